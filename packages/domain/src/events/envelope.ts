@@ -62,7 +62,7 @@ export const NewEventInput = z.strictObject({
   idempotencykey: z.string().min(1).max(200).optional(),
   correlationid: z.string().min(1).max(200).optional(),
   causationid: z.string().min(1).max(200).optional(),
-  expectedVersion: z.union([z.number().int().min(-1), z.enum(['any', 'no_stream', 'exists'])]).optional(),
+  expectedVersion: z.union([z.number().int().min(0), z.enum(['any', 'no_stream', 'exists'])]).optional(),
   data: z.record(z.string(), z.unknown()),
 });
 export type NewEventInput = z.infer<typeof NewEventInput>;

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+
+/**
+ * Typed configuration. No variable set at all means the embedded default (SQLite, in-process bus
+ * and queue); DATABASE_URL, KAFKA_BROKERS and REDIS_URL switch to the real services.
+ */
+const url = (protocols: string[]) =>
+  z.string().refine((s) => {
+    try {
+      return protocols.includes(new URL(s).protocol);
+    } catch {
+      return false;
+    }
+  }, `expected a URL with scheme ${protocols.join(' or ')}`);
+
+const brokerList = z
+  .string()
+  .refine((s) => s.split(',').every((b) => /^[A-Za-z0-9.-]+:\d{1,5}$/.test(b.trim())), 'expected host:port[,host:port...]');
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+export const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('127.0.0.1'),
+  DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  KAFKA_BROKERS: brokerList.optional(),
+  KAFKA_CLIENT_ID: z.string().min(1).default('regstream'),
+  KAFKA_TOPIC_EVENTS: z.string().min(1).default('regstream.regulatory-events.v1'),
+  KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
+  REDIS_URL: url(['redis:', 'rediss:']).optional(),
+  REGSTREAM_DATA_DIR: z.string().min(1).default('.regstream'),
+  REGSTREAM_CORPUS_DIR: z.string().min(1).optional(),
+  REGSTREAM_IMPORT_CORPUS: bool.default(true),
+  REGSTREAM_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+  REGSTREAM_WEBHOOK_ALLOWLIST: z.string().default(''),
+  REGSTREAM_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+});
+export type Env = z.infer<typeof EnvSchema>;
+
+export type RunMode = 'embedded' | 'distributed';
+
+export interface RegstreamConfig extends Env {
+  readonly mode: RunMode;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variables: string[], message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Names every missing or malformed variable, so start-up stops with a message a user can act on. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): RegstreamConfig {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const vars = parsed.error.issues.map((i) => String(i.path[0]));
+    const lines = parsed.error.issues.map((i) => `  ${String(i.path[0])}: ${i.message}`);
+    throw new ConfigError(vars, `Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const c = parsed.data;
+  const real = [c.DATABASE_URL, c.KAFKA_BROKERS, c.REDIS_URL].filter((v) => v !== undefined).length;
+  if (real > 0 && real < 3) {
+    const missing = (['DATABASE_URL', 'KAFKA_BROKERS', 'REDIS_URL'] as const).filter((k) => c[k] === undefined);
+    throw new ConfigError(
+      [...missing],
+      `Invalid configuration:\n  distributed mode needs DATABASE_URL, KAFKA_BROKERS and REDIS_URL together; missing ${missing.join(', ')}`,
+    );
+  }
+  return { ...c, mode: real === 3 ? 'distributed' : 'embedded' };
+}
+
+/** Validation hook for @nestjs/config's `validate` option. */
+export function validateEnv(env: Record<string, unknown>): RegstreamConfig {
+  return loadConfig(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === undefined ? undefined : String(v)])));
+}
+
+export const CONFIG_VARIABLES = Object.keys(EnvSchema.shape);
