@@ -7,6 +7,7 @@ import { IsoDate } from '../time';
 const MilestoneCommon = {
   validFrom: IsoDate,
   knownAt: IsoDate,
+  datePrecision: z.enum(['day', 'month', 'year']).optional(),
   summary: ShortText.optional(),
   citation: Citation,
   disputes: z.array(Dispute).optional(),

@@ -10,6 +10,8 @@ import { Dispute, InstrumentId, InstrumentKind, JurisdictionCode, LegalForce, Lo
 
 const milestoneBase = {
   instrumentId: InstrumentId,
+  /** How precise valid time is; a month-only date is stored as the first of the month. */
+  datePrecision: z.enum(['day', 'month', 'year']).optional(),
   summary: ShortText.optional(),
   disputes: z.array(Dispute).max(20).optional(),
 };

@@ -3,7 +3,7 @@ import { IsoDate } from '../time';
 
 export const JurisdictionCode = z
   .string()
-  .regex(/^(?:[A-Z]{2}(?:-[A-Z0-9]{1,3})?|INTL-[A-Z]{2,12}|EU)$/, 'expected a jurisdiction code such as EU, CN, US-CA or INTL-OECD');
+  .regex(/^(?:[A-Z]{2}(?:-[A-Z0-9]{1,3})?|INTL-[A-Z0-9]{2,12}|EU)$/, 'expected a jurisdiction code such as EU, CN, US-CA or INTL-OECD');
 export type JurisdictionCode = z.infer<typeof JurisdictionCode>;
 
 export const InstrumentId = z
