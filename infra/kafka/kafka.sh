@@ -190,7 +190,7 @@ cmd_start() {
     "$JAVA" $KAFKA_HEAP_OPTS -XX:+UseG1GC -Djava.awt.headless=true $KAFKA_JVM_OPTS \
     -Dlog4j.configuration="file:$LOG4J_CONFIG" \
     -cp "$LIB_DIR/*" kafka.Kafka "$PROPS_FILE" \
-    >>"$LOG_FILE" 2>&1 </dev/null &
+    >>"$LOG_FILE" 2>&1 </dev/null 8>&- 9>&- &   # don't leak our lock fds
 
   # Wait for the pid file written by the launcher.
   local i

@@ -82,6 +82,8 @@ export const CorpusStance = z.strictObject({
   evidence: z.string().min(1),
   coder: z.string().min(1),
   confidence: z.number().min(0).max(1),
+  /** Legal force the coding rests on; required when a provision cites an instrument outside the corpus. */
+  basis: LegalForce.optional(),
   citation: Citation,
   codebookVersion: z.string().optional(),
   notes: z.string().optional(),

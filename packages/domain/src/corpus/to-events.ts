@@ -76,6 +76,9 @@ export function corpusToEvents(
   });
   seenKeys.add(`codebook/${codebook.version}`);
 
+  const forceOf = new Map<string, string>();
+  for (const doc of docs) for (const inst of doc.doc.instruments ?? []) forceOf.set(inst.id, inst.legalForce);
+
   for (const doc of docs) {
     (doc.doc.instruments ?? []).forEach((inst, i) => {
       const where = ['instruments', i];
@@ -87,7 +90,17 @@ export function corpusToEvents(
       seenInstruments.set(inst.id, doc.name);
       instrumentEvents(doc, inst, where, push);
     });
-    (doc.doc.stances ?? []).forEach((s, i) => stanceEvent(doc, s, ['stances', i], codebook, push));
+    (doc.doc.stances ?? []).forEach((s, i) => {
+      const where = ['stances', i];
+      const forces = s.provisions.map((p) => forceOf.get(p.split(':')[0] ?? ''));
+      if (s.basis === undefined && forces.some((f) => f === undefined)) {
+        issues.push({ file: doc.name, path: `stances[${i}].provisions`, message: 'cites an instrument outside the corpus: add it, or state the basis', line: doc.lineOf?.([...where, 'provisions']) });
+        return;
+      }
+      const rank = { binding: 3, voluntary: 2, political: 1 } as Record<string, number>;
+      const basis = s.basis ?? forces.reduce<string | undefined>((best, f) => ((rank[f ?? ''] ?? 0) > (rank[best ?? ''] ?? 0) ? f : best), undefined);
+      stanceEvent(doc, { ...s, ...(basis ? { basis: basis as CorpusStance['basis'] } : {}) }, where, codebook, push);
+    });
   }
   return { events, issues };
 }
@@ -181,6 +194,7 @@ function stanceEvent(doc: CorpusDocument, s: CorpusStance, where: (string | numb
       evidence: s.evidence,
       coder: s.coder,
       confidence: s.confidence,
+      ...(s.basis ? { basis: s.basis } : {}),
     },
   });
 }

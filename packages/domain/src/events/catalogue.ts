@@ -70,6 +70,8 @@ export const StanceCodedV1 = z.strictObject({
   evidence: LongText,
   coder: z.string().min(1).max(100),
   confidence: z.number().min(0).max(1),
+  /** Strongest legal force among the instruments the coding rests on (drives the de jure variant). */
+  basis: LegalForce.optional(),
 });
 
 export const RecordCorrectedV1 = z.strictObject({
