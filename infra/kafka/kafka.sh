@@ -76,6 +76,13 @@ kjava() {
   "$JAVA" -cp "$LIB_DIR/*" -Dlog4j.configuration="file:$LOG4J_CONFIG" "$@"
 }
 
+# Process $1 exists and is not a zombie (kill -0 succeeds on zombies).
+alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  local st; st="$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)"
+  [[ "$st" != Z ]]
+}
+
 # PID from the pid file, only if that process is alive AND is the kafka.Kafka
 # JVM using this data dir's config (guards against stale files / reused PIDs).
 running_pid() {
@@ -83,7 +90,7 @@ running_pid() {
   local pid cmdline
   pid="$(tr -dc '0-9' <"$PID_FILE")"
   [[ -n "$pid" ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
+  alive "$pid" || return 1
   cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
   [[ "$cmdline" == *" kafka.Kafka $PROPS_FILE"* ]] || return 1
   echo "$pid"
@@ -131,7 +138,7 @@ cmd_fetch() {
 wait_ready() {
   local pid="$1" deadline=$((SECONDS + KAFKA_START_TIMEOUT))
   while (( SECONDS < deadline )); do
-    if ! kill -0 "$pid" 2>/dev/null; then
+    if ! alive "$pid"; then
       echo "---- last lines of $LOG_FILE ----" >&2
       tail -n 40 "$LOG_FILE" >&2 || true
       rm -f "$PID_FILE"
@@ -159,10 +166,10 @@ cmd_start() {
   rm -f "$PID_FILE"
 
   if port_open "$KAFKA_PORT"; then
-    die "127.0.0.1:$KAFKA_PORT is already in use by another process (not ours); not starting"
+    die "127.0.0.1:$KAFKA_PORT is already in use (not by the broker of $KAFKA_DATA_DIR); not starting"
   fi
   if port_open "$KAFKA_CONTROLLER_PORT"; then
-    die "127.0.0.1:$KAFKA_CONTROLLER_PORT is already in use by another process (not ours); not starting"
+    die "127.0.0.1:$KAFKA_CONTROLLER_PORT is already in use (not by the broker of $KAFKA_DATA_DIR); not starting"
   fi
 
   lib_ready || cmd_fetch
@@ -183,18 +190,20 @@ cmd_start() {
   say "starting broker (127.0.0.1:$KAFKA_PORT, controller :$KAFKA_CONTROLLER_PORT, data $KAFKA_DATA_DIR)"
   local start=$SECONDS
   # New session (setsid) + nohup: the broker survives the calling shell and its
-  # process group. The inner bash writes its own PID, then execs java, so the
-  # pid file holds the JVM's PID.
-  # shellcheck disable=SC2086  # heap/jvm opts are intentionally word-split
-  setsid nohup bash -c 'echo $$ >"$0"; exec "$@"' "$PID_FILE" \
+  # process group. The inner bash closes every inherited fd > 2 (callers' lock
+  # files must not be held by the broker), writes its own PID, then execs java,
+  # so the pid file holds the JVM's PID.
+  # shellcheck disable=SC2016,SC2086  # single quotes intended; opts word-split
+  setsid nohup bash -c '
+      for fd in /proc/$$/fd/*; do fd=${fd##*/}; (( fd > 2 )) && eval "exec $fd>&-"; done
+      echo $$ >"$0"; exec "$@"' "$PID_FILE" \
     "$JAVA" $KAFKA_HEAP_OPTS -XX:+UseG1GC -Djava.awt.headless=true $KAFKA_JVM_OPTS \
     -Dlog4j.configuration="file:$LOG4J_CONFIG" \
     -cp "$LIB_DIR/*" kafka.Kafka "$PROPS_FILE" \
-    >>"$LOG_FILE" 2>&1 </dev/null 8>&- 9>&- &   # don't leak our lock fds
+    >>"$LOG_FILE" 2>&1 </dev/null &
 
   # Wait for the pid file written by the launcher.
-  local i
-  for i in $(seq 1 50); do [[ -s "$PID_FILE" ]] && break; sleep 0.1; done
+  for _ in $(seq 1 50); do [[ -s "$PID_FILE" ]] && break; sleep 0.1; done
   pid="$(tr -dc '0-9' <"$PID_FILE" 2>/dev/null || true)"
   [[ -n "$pid" ]] || die "broker launcher did not write $PID_FILE"
 
@@ -217,11 +226,11 @@ cmd_stop() {
   say "stopping broker (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
   local deadline=$((SECONDS + KAFKA_STOP_TIMEOUT))
-  while kill -0 "$pid" 2>/dev/null && (( SECONDS < deadline )); do sleep 0.5; done
-  if kill -0 "$pid" 2>/dev/null; then
+  while alive "$pid" && (( SECONDS < deadline )); do sleep 0.5; done
+  if alive "$pid"; then
     say "still alive after ${KAFKA_STOP_TIMEOUT}s; sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
-    for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    for _ in $(seq 1 20); do alive "$pid" || break; sleep 0.25; done
   fi
   rm -f "$PID_FILE"
   say "stopped"
