@@ -14,7 +14,7 @@ export type StoreTarget = { readonly kind: 'postgres'; readonly url: string } | 
 type MigrationClass = MixedList<string | (new () => unknown)>;
 
 export interface DataSourceOptions {
-  /** Further migrations (read models) run after the event store's own. */
+  /** The whole migration list; defaults to the event store's own. */
   readonly migrations?: readonly (new () => unknown)[];
   readonly entities?: readonly (new () => unknown)[];
   readonly poolSize?: number;
@@ -26,7 +26,7 @@ export function eventStoreMigrations(kind: StoreTarget['kind']): (new () => unkn
 
 /** A TypeORM DataSource; schema comes from migrations only, never from `synchronize`. */
 export function createDataSource(target: StoreTarget, opts: DataSourceOptions = {}): DataSource {
-  const migrations = [...eventStoreMigrations(target.kind), ...(opts.migrations ?? [])] as MigrationClass;
+  const migrations = [...(opts.migrations ?? eventStoreMigrations(target.kind))] as MigrationClass;
   const entities = [...(opts.entities ?? [])] as MigrationClass;
   if (target.kind === 'postgres') {
     return new DataSource({

@@ -32,14 +32,17 @@ export interface EventEnvelope<T extends EventType = EventType> {
   readonly data: EventData<T>;
 }
 
-/** An event as the store returns it. */
-export interface StoredEvent<T extends EventType = EventType> extends EventEnvelope<T> {
+/** What the store adds to an envelope. */
+export interface StoredMeta {
   /** regstream's own ingestion time, for audit. */
   readonly recordedtime: string;
   readonly streamversion: number;
   /** Global position in commit order, as a decimal string (bigint-safe). */
   readonly position: string;
 }
+
+/** An event as the store returns it; without a type argument, the union of every type (narrowable by `type`). */
+export type StoredEvent<T extends EventType = EventType> = T extends EventType ? EventEnvelope<T> & StoredMeta : never;
 
 export type AnyEnvelope = { [K in EventType]: EventEnvelope<K> }[EventType];
 

@@ -1,0 +1,38 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { NextFunction, Request, Response } from 'express';
+import { json } from 'express';
+import { ProblemDetailsFilter } from './problem';
+
+export interface HttpSetupOptions {
+  readonly title: string;
+  readonly bodyLimit?: string;
+  /** Extra OpenAPI schemas (JSON Schema exported from the domain). */
+  readonly schemas?: Record<string, unknown>;
+}
+
+/** Security headers for every response (the dashboard included). */
+export function securityHeaders(_req: Request, res: Response, next: NextFunction): void {
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('X-Frame-Options', 'DENY');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+  res.setHeader('Permissions-Policy', 'camera=(), microphone=(), geolocation=()');
+  res.setHeader(
+    'Content-Security-Policy',
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  );
+  next();
+}
+
+/** The common HTTP setup of every regstream app: body limits, problem+json, headers, OpenAPI at /docs. */
+export function setupHttp(app: INestApplication, opts: HttpSetupOptions): void {
+  app.use(securityHeaders);
+  app.use(json({ limit: opts.bodyLimit ?? '5mb', type: ['application/json', 'application/*+json'] }));
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.enableShutdownHooks();
+  const config = new DocumentBuilder().setTitle(opts.title).setVersion('1').addBearerAuth().build();
+  const doc = SwaggerModule.createDocument(app, config);
+  doc.components = { ...doc.components, schemas: { ...(doc.components?.schemas ?? {}), ...((opts.schemas ?? {}) as Record<string, object>) } };
+  SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/openapi.json' });
+}
