@@ -64,7 +64,7 @@ export async function startServer(config: RegstreamConfig, opts: { port?: number
   }
 
   await app.listen(opts.port ?? config.PORT, config.HOST);
-  const address = app.getHttpServer().address() as { port: number } | string;
-  const port = typeof address === 'string' ? config.PORT : address.port;
+  const address = (app.getHttpServer() as import('node:http').Server).address();
+  const port = address === null || typeof address === 'string' ? config.PORT : address.port;
   return { app, infra, url: `http://${config.HOST}:${port}`, ...keys, corpus };
 }

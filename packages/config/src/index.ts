@@ -74,7 +74,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 /** Validation hook for @nestjs/config's `validate` option. */
 export function validateEnv(env: Record<string, unknown>): RegstreamConfig {
-  return loadConfig(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === undefined ? undefined : String(v)])));
+  return loadConfig(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === undefined || v === null ? undefined : typeof v === 'string' ? v : JSON.stringify(v)])));
 }
 
 export const CONFIG_VARIABLES = Object.keys(EnvSchema.shape);

@@ -10,7 +10,7 @@ const log: LogEvent[] = loadCorpus().events.map((e, i) => ({ ...e, order: i }));
 const matrix = stanceMatrix(log, AS_OF);
 const value = (j: string, d: string) => matrix.get(j)?.get(d)?.value;
 const profile = (j: string): Profile =>
-  new Map([...(matrix.get(j) ?? new Map()).entries()].map(([d, s]) => [d, { value: s.value, confidence: s.confidence } as CodedValue]));
+  new Map<string, CodedValue>([...(matrix.get(j)?.entries() ?? [])].map(([d, s]) => [d, { value: s.value, confidence: s.confidence }]));
 
 describe(`seed paper claims, as of ${AS_OF}`, () => {
   it('value orientation: EU risk-averse, US national security first, China orderly innovation; UK pro-innovation, Japan principle-based balance', () => {

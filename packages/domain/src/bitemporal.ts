@@ -36,7 +36,7 @@ export function asKnownAt(events: readonly LogEvent[], knownAt?: string): LogEve
     if (e.type === 'RecordCorrected') {
       const target = byId.get(e.data.targetEventId);
       if (!target) continue;
-      const { validtime, ...dataChanges } = e.data.changes as Record<string, unknown>;
+      const { validtime, ...dataChanges } = e.data.changes;
       const corrected = {
         ...target,
         ...(typeof validtime === 'string' ? { validtime } : {}),

@@ -42,7 +42,7 @@ export abstract class SqlEventStore implements EventStore {
   abstract readAll(after: Checkpoint, limit: number, filter?: ReadAllFilter): Promise<ReadAllResult>;
   abstract claimOutbox(limit: number): Promise<OutboxBatch | null>;
 
-  protected sql: Sql = async <R>(sql: string, params: unknown[] = []) => (await this.ds.query(sql, params)) as R[];
+  protected sql: Sql = async <R>(sql: string, params: unknown[] = []) => this.ds.query<R[]>(sql, params);
 
   append(streamId: string, events: readonly AnyEnvelope[], expectedVersion?: ExpectedVersion, opts?: AppendOptions): Promise<AppendResult> {
     return this.appendBatch([{ streamId, events, ...(expectedVersion !== undefined ? { expectedVersion } : {}) }], opts);

@@ -85,12 +85,12 @@ export class ApiKeyService {
     let entry = this.cache.get(keyId);
     if (!entry || Date.now() - entry.at > 30_000) {
       const p = this.ph;
-      const rows = (await this.ds.query(`SELECT key_id, principal, scopes, hash FROM api_keys WHERE key_id = ${p(1)} AND revoked_at IS NULL`, [keyId])) as {
+      const rows = await this.ds.query<{
         key_id: string;
         principal: string;
         scopes: string;
         hash: Buffer;
-      }[];
+      }[]>(`SELECT key_id, principal, scopes, hash FROM api_keys WHERE key_id = ${p(1)} AND revoked_at IS NULL`, [keyId]);
       const row = rows[0];
       if (!row) {
         this.cache.delete(keyId);
@@ -104,7 +104,7 @@ export class ApiKeyService {
   }
 
   async count(): Promise<number> {
-    const rows = (await this.ds.query(`SELECT count(*) AS n FROM api_keys WHERE revoked_at IS NULL`)) as { n: number | string }[];
+    const rows = await this.ds.query<{ n: number | string }[]>(`SELECT count(*) AS n FROM api_keys WHERE revoked_at IS NULL`);
     return Number(rows[0]?.n ?? 0);
   }
 }

@@ -81,7 +81,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (!problem && exception instanceof HttpException) {
       const status = exception.getStatus();
       const body = exception.getResponse();
-      const detail = typeof body === 'string' ? body : String((body as { message?: unknown }).message ?? exception.message);
+      const message = typeof body === 'string' ? body : (body as { message?: unknown }).message;
+      const detail = typeof message === 'string' ? message : Array.isArray(message) ? message.join('; ') : exception.message;
       problem = new ProblemException(status, slugFor(status), HttpStatus[status]?.replace(/_/g, ' ').toLowerCase() ?? 'error', detail);
     }
     if (!problem) {

@@ -3,7 +3,7 @@ import type { Publisher } from './types';
 
 /** The part of the event store the relay needs (structural, so messaging does not depend on it). */
 export interface OutboxSource {
-  claimOutbox(limit: number): Promise<{ events: StoredEvent[]; ack(): Promise<void>; release(): Promise<void> } | null>;
+  claimOutbox(limit: number): Promise<{ events: StoredEvent[]; ack: () => Promise<void>; release: () => Promise<void> } | null>;
 }
 
 export interface RelayStats {

@@ -12,7 +12,7 @@ import { IngestService } from './ingest.service';
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
   if (v !== null && typeof v === 'object') {
-    return `{${Object.keys(v as object)
+    return `{${Object.keys(v)
       .sort()
       .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
       .join(',')}}`;
@@ -49,9 +49,9 @@ export class EventsController {
       throw validationProblem([{ path: 'header.Idempotency-Key', message: 'expected 1-200 visible ASCII characters' }], 400);
     }
     const batch = body !== null && typeof body === 'object' && !Array.isArray(body) && 'events' in body;
-    const inputs: unknown[] = Array.isArray(body) ? body : batch ? ((body as { events: unknown }).events as unknown[]) : [body];
-    if (batch && !Array.isArray((body as { events: unknown }).events)) throw validationProblem([{ path: 'events', message: 'expected an array' }]);
-    if (batch && Object.keys(body as object).length !== 1) throw validationProblem([{ path: '', message: 'a batch body has only the key "events"' }]);
+    const inputs: unknown[] = Array.isArray(body) ? body : batch ? ((body).events as unknown[]) : [body];
+    if (batch && !Array.isArray((body).events)) throw validationProblem([{ path: 'events', message: 'expected an array' }]);
+    if (batch && Object.keys(body).length !== 1) throw validationProblem([{ path: '', message: 'a batch body has only the key "events"' }]);
     if (body === null || typeof body !== 'object') throw validationProblem([{ path: '', message: 'expected a JSON object or array' }], 400);
     try {
       const key = idempotencyKey ? `${req.principal?.keyId ?? 'anon'}:${idempotencyKey}` : undefined;

@@ -109,6 +109,6 @@ describe('JSON Schema export', () => {
   it('exports a schema for every event type', () => {
     const schemas = eventDataJsonSchemas();
     expect(Object.keys(schemas).sort()).toEqual([...EVENT_TYPES].sort());
-    expect(schemas.ProvisionBecameApplicable).toMatchObject({ type: 'object', required: expect.arrayContaining(['instrumentId', 'provision']) });
+    expect(schemas.ProvisionBecameApplicable).toMatchObject({ type: 'object', required: expect.arrayContaining(['instrumentId', 'provision']) as unknown });
   });
 });

@@ -1,4 +1,4 @@
-import { CURRENT_SCHEMA_VERSION, type EventType, isEventType } from './catalogue';
+import { CURRENT_SCHEMA_VERSION, isEventType } from './catalogue';
 
 /** Raises one version of an event's data to the next. Pure. */
 export type Upcaster = (data: Record<string, unknown>) => Record<string, unknown>;
@@ -26,7 +26,7 @@ export function upcast(
   raw: RawEvent,
   registry: UpcasterRegistry = UPCASTERS,
   current: Readonly<Record<string, number>> = CURRENT_SCHEMA_VERSION,
-): RawEvent & { type: EventType | string } {
+): RawEvent {
   const target = current[raw.type] ?? (isEventType(raw.type) ? CURRENT_SCHEMA_VERSION[raw.type] : raw.schemaversion);
   let { schemaversion, data } = raw;
   while (schemaversion < target) {

@@ -1,5 +1,4 @@
 import type { EventData, EventType } from '../events/catalogue';
-import type { AnyEnvelope } from '../events/envelope';
 import type { LogEvent } from '../bitemporal';
 
 let counter = 0;
@@ -31,5 +30,5 @@ export function envelope<T extends EventType>(
     knowntime: at.knowntime ?? at.validtime,
     data,
     order: at.order ?? counter,
-  } as AnyEnvelope as LogEvent;
+  } as LogEvent;
 }

@@ -94,8 +94,9 @@ export class KafkaEventSource implements EventSource {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {
-        if (!isRunning() || isStale()) return;
+      eachBatch: async (payload) => {
+        const { batch } = payload;
+        if (!payload.isRunning() || payload.isStale()) return;
         const partition = String(batch.partition);
         const checkpoint = opts.checkpoint ? await opts.checkpoint(partition) : null;
         const fresh = batch.messages.filter((m) => offsetAfter(m.offset, checkpoint));
@@ -104,11 +105,11 @@ export class KafkaEventSource implements EventSource {
         }
         const last = batch.messages[batch.messages.length - 1];
         if (last) {
-          resolveOffset(last.offset);
+          payload.resolveOffset(last.offset);
           await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
         }
-        await commitOffsetsIfNecessary();
-        await heartbeat();
+        await payload.commitOffsetsIfNecessary();
+        await payload.heartbeat();
       },
     });
   }

@@ -18,7 +18,7 @@ export function busEvent(stream: string, n: number): StoredEvent {
     recordedtime: '2026-11-29T00:00:00.000Z',
     streamversion: n,
     position: String(n),
-  } as StoredEvent;
+  };
 }
 
 export interface BusUnderTest {
