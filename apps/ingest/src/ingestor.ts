@@ -82,6 +82,11 @@ export class EventIngestor {
   }
 
   private async append(items: readonly Item[], opts: IngestOptions, prefix: string): Promise<AppendResult> {
+    if (opts.idempotencyKey) {
+      // An answered request is answered again before anything is re-validated against today's state.
+      const prior = await this.store.findIdempotent(opts.idempotencyKey, opts.requestHash);
+      if (prior) return prior;
+    }
     // Without a client-given version, decide on what we read and append only if nobody wrote in between;
     // on a race, read again and decide again.
     for (let attempt = 0; ; attempt++) {

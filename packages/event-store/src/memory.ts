@@ -79,6 +79,13 @@ export class InMemoryEventStore implements EventStore {
     return result;
   }
 
+  findIdempotent(key: string, requestHash?: string): Promise<AppendResult | null> {
+    const prior = this.idem.get(key);
+    if (!prior) return Promise.resolve(null);
+    if (requestHash !== undefined && prior.hash !== requestHash) return Promise.reject(new IdempotencyKeyReusedError(key));
+    return Promise.resolve({ ...prior.result, replayed: true, written: 0, events: prior.result.events.map((e) => ({ ...e, duplicate: true })) });
+  }
+
   readAll(after: Checkpoint, limit: number, filter?: ReadAllFilter): Promise<ReadAllResult> {
     const from = Number(after.pos);
     const events = this.log

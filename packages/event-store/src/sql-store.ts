@@ -61,6 +61,10 @@ export abstract class SqlEventStore implements EventStore {
     }
   }
 
+  findIdempotent(key: string, requestHash?: string): Promise<AppendResult | null> {
+    return this.replay(this.sql, { idempotencyKey: key, ...(requestHash !== undefined ? { requestHash } : {}) });
+  }
+
   private async replay(sql: Sql, opts: AppendOptions): Promise<AppendResult | null> {
     if (!opts.idempotencyKey) return null;
     const [row] = await sql<{ request_hash: string; response: unknown }>(

@@ -78,6 +78,11 @@ export interface EventStore {
   append(streamId: string, events: readonly AnyEnvelope[], expectedVersion?: ExpectedVersion, opts?: AppendOptions): Promise<AppendResult>;
   /** Appends to several streams in one transaction: all or nothing. */
   appendBatch(requests: readonly AppendRequest[], opts?: AppendOptions): Promise<AppendResult>;
+  /**
+   * The stored answer to an earlier request with this idempotency key, or null. Lets callers skip
+   * work (validation against current state) for a request that was already answered.
+   */
+  findIdempotent(key: string, requestHash?: string): Promise<AppendResult | null>;
   readAll(after: Checkpoint, limit: number, filter?: ReadAllFilter): Promise<ReadAllResult>;
   readStream(streamId: string, fromVersion?: number): Promise<StoredEvent[]>;
   streamVersion(streamId: string): Promise<number>;

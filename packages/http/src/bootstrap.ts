@@ -2,7 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
 import { json } from 'express';
-import { ProblemDetailsFilter } from './problem';
+import { fromParserError, ProblemDetailsFilter } from './problem';
 
 export interface HttpSetupOptions {
   readonly title: string;
@@ -28,7 +28,9 @@ export function securityHeaders(_req: Request, res: Response, next: NextFunction
 /** The common HTTP setup of every regstream app: body limits, problem+json, headers, OpenAPI at /docs. */
 export function setupHttp(app: INestApplication, opts: HttpSetupOptions): void {
   app.use(securityHeaders);
-  app.use(json({ limit: opts.bodyLimit ?? '5mb', type: ['application/json', 'application/*+json'] }));
+  const parse = json({ limit: opts.bodyLimit ?? '5mb', type: ['application/json', 'application/*+json'] });
+  // Parser errors become problems here; Nest would otherwise turn them into a bare 400.
+  app.use((req: Request, res: Response, next: NextFunction) => parse(req, res, (err?: unknown) => next(err === undefined ? undefined : (fromParserError(err) ?? err))));
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.enableShutdownHooks();
   const config = new DocumentBuilder().setTitle(opts.title).setVersion('1').addBearerAuth().build();

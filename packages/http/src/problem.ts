@@ -47,7 +47,7 @@ export const validationProblem = (errors: readonly FieldIssue[], status = 422): 
   new ProblemException(status, 'validation', 'Request failed validation', `${errors.length} field(s) failed validation`, errors);
 
 /** Body-parser errors carry a `type`; map them to problems instead of stack traces. */
-function fromParserError(e: unknown): ProblemException | null {
+export function fromParserError(e: unknown): ProblemException | null {
   const err = e as { type?: string; status?: number; message?: string } | null;
   switch (err?.type) {
     case 'entity.too.large':

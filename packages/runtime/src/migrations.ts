@@ -1,5 +1,6 @@
 import { eventStoreMigrations } from '@regstream/event-store';
 import { ApiKeyMigrationPostgres1764400000100, ApiKeyMigrationSqlite1764400000100 } from '@regstream/http';
+import { alertsMigrations } from './migrations-alerts';
 
 /**
  * The whole schema, in one ordered list, so every process (and the all-in-one server) migrates the
@@ -9,5 +10,6 @@ export function allMigrations(kind: 'postgres' | 'sqlite'): (new () => unknown)[
   return [
     ...eventStoreMigrations(kind),
     kind === 'postgres' ? ApiKeyMigrationPostgres1764400000100 : ApiKeyMigrationSqlite1764400000100,
+    ...alertsMigrations(kind),
   ];
 }

@@ -93,6 +93,10 @@ export function eventStoreContract(name: string, factory: () => Promise<EventSto
       await expect(store.append(s, [testEvent(s)], undefined, { idempotencyKey: `k-${s}`, requestHash: 'other' })).rejects.toBeInstanceOf(
         IdempotencyKeyReusedError,
       );
+      const found = await store.findIdempotent(`k-${s}`, 'h1');
+      expect(found?.events.map((e) => e.position)).toEqual(first.events.map((e) => e.position));
+      expect(await store.findIdempotent(`nothing-${s}`)).toBeNull();
+      await expect(store.findIdempotent(`k-${s}`, 'other')).rejects.toBeInstanceOf(IdempotencyKeyReusedError);
     });
 
     it('treats an event id or event idempotency key seen before as a duplicate', async () => {
