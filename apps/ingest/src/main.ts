@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const infra = await createInfrastructure(config);
   @Module({
-    imports: [RuntimeModule.forRoot(infra, 'ingest'), IngestModule.register({ relay: process.env['REGSTREAM_RELAY'] !== 'off' })],
+    imports: [RuntimeModule.forRoot(infra, 'ingest'), IngestModule.register({ relay: config.REGSTREAM_RELAY === 'on' })],
     providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
   })
   class IngestApp {}

@@ -32,6 +32,8 @@ export const EnvSchema = z.object({
   REGSTREAM_DATA_DIR: z.string().min(1).default('.regstream'),
   REGSTREAM_CORPUS_DIR: z.string().min(1).optional(),
   REGSTREAM_IMPORT_CORPUS: bool.default(true),
+  /** `off` leaves the outbox relay to a separate process (apps/ingest/dist/relay-main.js). */
+  REGSTREAM_RELAY: z.enum(['on', 'off']).default('on'),
   REGSTREAM_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   REGSTREAM_WEBHOOK_ALLOWLIST: z.string().default(''),
   REGSTREAM_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
