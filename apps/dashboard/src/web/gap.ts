@@ -1,9 +1,9 @@
-import { api, errorText, type GapResponse, isAbort } from '../api.js';
-import { chartFor, type Option } from '../charts.js';
-import { $, $select, h, replace, setStatus } from '../dom.js';
-import { dimensionLabel, num, pct, stanceLabel } from '../format.js';
-import { currentMeta } from '../meta.js';
-import { getState, knownJurisdictions, type State, update } from '../state.js';
+import { api, errorText, type GapResponse, isAbort } from './api.js';
+import { chartFor, type Option } from './charts.js';
+import { $, $select, h, replace, setStatus } from './dom.js';
+import { dimensionLabel, num, pct, stanceLabel } from './format.js';
+import { currentMeta } from './meta.js';
+import { getState, knownJurisdictions, type State, update } from './state.js';
 
 let controller: AbortController | null = null;
 

@@ -1,8 +1,8 @@
-import { api, ApiError, errorText, type Rule, type Channel, type Subscription, type SubscriptionInput } from '../api.js';
-import { $, $input, $select, h, replace, setStatus } from '../dom.js';
-import { dimensionLabel, humanType } from '../format.js';
-import { currentMeta } from '../meta.js';
-import { knownJurisdictions } from '../state.js';
+import { api, ApiError, errorText, type Rule, type Channel, type Subscription, type SubscriptionInput } from './api.js';
+import { $, $input, $select, h, replace, setStatus } from './dom.js';
+import { dimensionLabel, humanType } from './format.js';
+import { currentMeta } from './meta.js';
+import { knownJurisdictions } from './state.js';
 
 function list(v: string): string[] | undefined {
   const items = v.split(',').map((s) => s.trim()).filter(Boolean);

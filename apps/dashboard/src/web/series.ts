@@ -1,10 +1,11 @@
-import { api, errorText, isAbort, type SeriesPoint, type SeriesResponse } from '../api.js';
-import { chartFor, type Option, PALETTE } from '../charts.js';
-import { $, $select, esc, h, replace, setStatus } from '../dom.js';
-import { day, dimensionLabel, num, stanceLabel } from '../format.js';
-import { eventById, loadStanceEvents } from '../events.js';
-import { currentMeta } from '../meta.js';
-import { getState, knownJurisdictions, type State, update } from '../state.js';
+import { api, errorText, isAbort, type SeriesPoint, type SeriesResponse } from './api.js';
+import type { LineSeriesOption } from 'echarts';
+import { chartFor, type Option, PALETTE } from './charts.js';
+import { $, $select, esc, h, replace, setStatus } from './dom.js';
+import { day, dimensionLabel, num, stanceLabel } from './format.js';
+import { eventById, loadStanceEvents } from './events.js';
+import { currentMeta } from './meta.js';
+import { getState, knownJurisdictions, type State, update } from './state.js';
 
 let controller: AbortController | null = null;
 
@@ -88,12 +89,12 @@ function render(global: SeriesResponse, pair: SeriesResponse | null, s: State): 
   const marks = (rows: typeof g) =>
     rows
       .filter((r) => r.causedBy.length > 0 && r.value !== null)
-      .map((r) => ({ coord: [r.date, r.value as number], value: r.causedBy.length, causedBy: r.causedBy, date: r.date, delta: r.delta }));
+      .map((r) => ({ name: r.date, coord: [r.date, r.value as number], value: r.causedBy.length, causedBy: r.causedBy, date: r.date, delta: r.delta }));
   const markTip = (d: { causedBy: readonly string[]; date: string; delta: number | null }) =>
     `<strong>${esc(d.date)}</strong>${d.delta !== null ? ` (Δ ${esc(d.delta >= 0 ? '+' : '')}${esc(num(d.delta))})` : ''}<br>` +
     d.causedBy.slice(0, 8).map((id) => esc(describe(id))).join('<br>') +
     (d.causedBy.length > 8 ? `<br>… and ${d.causedBy.length - 8} more` : '');
-  const series: NonNullable<Option['series']> = [
+  const series: LineSeriesOption[] = [
     {
       name: 'Global index',
       type: 'line',
@@ -102,7 +103,7 @@ function render(global: SeriesResponse, pair: SeriesResponse | null, s: State): 
       lineStyle: { width: 2.5 },
       color: PALETTE[0],
       data: g.filter((r) => r.value !== null).map((r) => [r.date, r.value as number]),
-      markPoint: { symbol: 'pin', symbolSize: 26, label: { fontSize: 10 }, data: marks(g) as unknown as { coord: [string, number] }[], tooltip: { formatter: (x) => markTip((x as unknown as { data: Parameters<typeof markTip>[0] }).data) } },
+      markPoint: { symbol: 'pin', symbolSize: 26, label: { fontSize: 10 }, data: marks(g) as unknown as { name: string; coord: [string, number] }[], tooltip: { formatter: (x) => markTip((x as unknown as { data: Parameters<typeof markTip>[0] }).data) } },
       markLine: { silent: true, symbol: 'none', lineStyle: { color: '#c2572b' }, label: { formatter: `as of ${s.asOf}` }, data: [{ xAxis: s.asOf }] },
     },
   ];
@@ -115,7 +116,7 @@ function render(global: SeriesResponse, pair: SeriesResponse | null, s: State): 
       lineStyle: { width: 2, type: 'dashed' },
       color: PALETTE[1],
       data: p.filter((r) => r.value !== null).map((r) => [r.date, r.value as number]),
-      markPoint: { symbol: 'pin', symbolSize: 22, itemStyle: { color: PALETTE[1] }, label: { fontSize: 10 }, data: marks(p) as unknown as { coord: [string, number] }[], tooltip: { formatter: (x) => markTip((x as unknown as { data: Parameters<typeof markTip>[0] }).data) } },
+      markPoint: { symbol: 'pin', symbolSize: 22, itemStyle: { color: PALETTE[1] }, label: { fontSize: 10 }, data: marks(p) as unknown as { name: string; coord: [string, number] }[], tooltip: { formatter: (x) => markTip((x as unknown as { data: Parameters<typeof markTip>[0] }).data) } },
     });
   }
   const option: Option = {

@@ -1,7 +1,7 @@
-import { getKey, type StoredEventJson } from '../api.js';
-import { $, h } from '../dom.js';
-import { day, humanType } from '../format.js';
-import { rememberEvent } from '../events.js';
+import { getKey, type StoredEventJson } from './api.js';
+import { $, h } from './dom.js';
+import { day, humanType } from './format.js';
+import { rememberEvent } from './events.js';
 
 const MAX = 60;
 let source: EventSource | null = null;

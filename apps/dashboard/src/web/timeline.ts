@@ -1,9 +1,9 @@
-import { api, errorText, isAbort, type Milestone, type TimelineResponse } from '../api.js';
-import { chartFor, type Option } from '../charts.js';
-import { $, esc, h, replace, setStatus } from '../dom.js';
-import { day, humanType } from '../format.js';
-import { showFreshness } from '../freshness.js';
-import { getState, jurisdictionOrder, learnJurisdictions, type State } from '../state.js';
+import { api, errorText, isAbort, type Milestone, type TimelineResponse } from './api.js';
+import { chartFor, type Option } from './charts.js';
+import { $, esc, h, replace, setStatus } from './dom.js';
+import { day, humanType } from './format.js';
+import { showFreshness } from './freshness.js';
+import { getState, jurisdictionOrder, learnJurisdictions, type State } from './state.js';
 import { openInstrument } from './instrument.js';
 
 let controller: AbortController | null = null;

@@ -1,10 +1,10 @@
-import { api, type DivergenceResponse, errorText, isAbort, type PairResult } from '../api.js';
-import { chartFor, type Option } from '../charts.js';
-import { $, esc, h, replace, setStatus } from '../dom.js';
-import { dimensionLabel, num, pct } from '../format.js';
-import { showFreshness } from '../freshness.js';
-import { currentMeta } from '../meta.js';
-import { getState, jurisdictionOrder, learnJurisdictions, type State, update } from '../state.js';
+import { api, type DivergenceResponse, errorText, isAbort, type PairResult } from './api.js';
+import { chartFor, type Option } from './charts.js';
+import { $, esc, h, replace, setStatus } from './dom.js';
+import { dimensionLabel, num, pct } from './format.js';
+import { showFreshness } from './freshness.js';
+import { currentMeta } from './meta.js';
+import { getState, jurisdictionOrder, learnJurisdictions, type State, update } from './state.js';
 
 let controller: AbortController | null = null;
 
@@ -149,7 +149,7 @@ function render(data: DivergenceResponse, s: State): void {
               return h(
                 'td',
                 {
-                  className: p.value === null ? 'cell nodata' : 'cell',
+                  className: p.value === null ? 'cell nodata' : p.value >= 0.5 ? 'cell dark' : 'cell',
                   'data-a': a,
                   'data-b': b,
                   'data-value': p.value === null ? '' : String(p.value),

@@ -1,7 +1,7 @@
-import { api, type Citation, errorText, type InstrumentResponse } from '../api.js';
-import { $, h, link, replace, setStatus } from '../dom.js';
-import { day, humanType } from '../format.js';
-import { getState } from '../state.js';
+import { api, type Citation, errorText, type InstrumentResponse } from './api.js';
+import { $, h, link, replace, setStatus } from './dom.js';
+import { day, humanType } from './format.js';
+import { getState } from './state.js';
 
 let opener: Element | null = null;
 
