@@ -113,13 +113,21 @@ export class EventIngestor {
     const issues: FieldIssue[] = [];
     const requests: AppendRequest[] = [];
     for (const [streamId, group] of byStream) {
+      const pinned = group.find((it) => it.expectedVersion !== undefined)?.expectedVersion;
+      const instrument = streamId.startsWith('instrument-');
+      const targets = group.some((it) => it.envelope.type === 'RecordCorrected' || it.envelope.type === 'RecordRetracted');
+      if (!instrument && !targets) {
+        // Stance and codebook streams have no rule that depends on their history: no need to read them.
+        requests.push({ streamId, events: group.map((g) => g.envelope), expectedVersion: pinned ?? 'any' });
+        continue;
+      }
+      // Instrument streams are short (a lifecycle); reading them to decide is cheap.
       const existing = await this.store.readStream(streamId);
       const known = new Set<string>(existing.map((e) => e.id));
       const keys = new Set<string>(existing.map((e) => e.idempotencykey).filter((k): k is string => k !== undefined));
       const fresh = group.filter((it) => !known.has(it.envelope.id) && !(it.envelope.idempotencykey && keys.has(it.envelope.idempotencykey)));
-      const pinned = group.find((it) => it.expectedVersion !== undefined)?.expectedVersion;
-      if (streamId.startsWith('instrument-')) {
-        let state: InstrumentState = existing.reduce<InstrumentState>((s, e: StoredEvent) => instrumentDecider.evolve(s, e), instrumentDecider.initialState());
+      if (instrument) {
+        let state: InstrumentState = existing.reduce<InstrumentState>((st, e: StoredEvent) => instrumentDecider.evolve(st, e), instrumentDecider.initialState());
         for (const it of fresh) {
           try {
             for (const out of instrumentDecider.decide({ type: 'RecordInstrumentEvent', event: it.envelope }, state)) state = instrumentDecider.evolve(state, out);

@@ -44,13 +44,13 @@ function generate(rnd: () => number): { label: string; body: Buffer; contentType
   const json = (label: string, v: unknown) => ({ label, body: Buffer.from(JSON.stringify(v)), contentType: 'application/json' });
   const wrongValues: Json[] = [null, 42, -1.5, true, false, [], {}, [1, 2], { a: 1 }, '', 'x'.repeat(100_000), deep(200)];
   const kind = Math.floor(rnd() * 10);
-  const e = valid() as Record<string, Json> & { data: Record<string, Json>; citation: Record<string, Json> };
+  const e = valid() as unknown as { [k: string]: Json; data: Record<string, Json>; citation: Record<string, Json> };
   switch (kind) {
     case 0: {
       // Wrong type in a required envelope field.
       const field = pick(['type', 'subject', 'validtime', 'data']);
-      e[field] = pick(wrongValues.filter((v) => typeof v !== 'string' || v.length > 1000 || v === ''));
-      if (field === 'data') e[field] = pick([null, 42, true, 'data', [1]]);
+      const value = field === 'data' ? pick<Json>([null, 42, true, 'data', [1]]) : pick(wrongValues.filter((v) => typeof v !== 'string' || v.length > 1000 || v === ''));
+      (e as Record<string, Json>)[field] = value;
       return json(`wrong-type:${field}`, e);
     }
     case 1: {
