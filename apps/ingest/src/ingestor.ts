@@ -112,6 +112,11 @@ export class EventIngestor {
     for (const it of items) byStream.set(it.envelope.subject, [...(byStream.get(it.envelope.subject) ?? []), it]);
     const issues: FieldIssue[] = [];
     const requests: AppendRequest[] = [];
+    const needsHistory = [...byStream].filter(
+      ([streamId, group]) => streamId.startsWith('instrument-') || group.some((it) => it.envelope.type === 'RecordCorrected' || it.envelope.type === 'RecordRetracted'),
+    );
+    // One round trip for every stream the batch must decide on.
+    const histories = needsHistory.length ? await this.store.readStreams(needsHistory.map(([s]) => s)) : new Map<string, StoredEvent[]>();
     for (const [streamId, group] of byStream) {
       const pinned = group.find((it) => it.expectedVersion !== undefined)?.expectedVersion;
       const instrument = streamId.startsWith('instrument-');
@@ -122,7 +127,7 @@ export class EventIngestor {
         continue;
       }
       // Instrument streams are short (a lifecycle); reading them to decide is cheap.
-      const existing = await this.store.readStream(streamId);
+      const existing = histories.get(streamId) ?? [];
       const known = new Set<string>(existing.map((e) => e.id));
       const keys = new Set<string>(existing.map((e) => e.idempotencykey).filter((k): k is string => k !== undefined));
       const fresh = group.filter((it) => !known.has(it.envelope.id) && !(it.envelope.idempotencykey && keys.has(it.envelope.idempotencykey)));

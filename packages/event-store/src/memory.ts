@@ -100,6 +100,13 @@ export class InMemoryEventStore implements EventStore {
     return Promise.resolve(this.log.filter((e) => e.subject === streamId && e.streamversion >= fromVersion));
   }
 
+  readStreams(streamIds: readonly string[]): Promise<Map<string, StoredEvent[]>> {
+    const want = new Set(streamIds);
+    const out = new Map<string, StoredEvent[]>(streamIds.map((s) => [s, []]));
+    for (const e of this.log) if (want.has(e.subject)) out.get(e.subject)?.push(e);
+    return Promise.resolve(out);
+  }
+
   streamVersion(streamId: string): Promise<number> {
     return Promise.resolve(this.versions.get(streamId) ?? 0);
   }

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { type EventRow, fromRow } from './rows';
 import { type Sql, SqlEventStore, sqlOf } from './sql-store';
-import type { Checkpoint, OutboxBatch, ReadAllFilter, ReadAllResult } from './types';
+import { type AppendRequest, type AppendResult, type Checkpoint, ConcurrencyError, type ExpectedVersion, type OutboxBatch, type ReadAllFilter, type ReadAllResult } from './types';
 
 /** Held by the single active relay, so events leave the outbox in position order. */
 const RELAY_LOCK = 7347001;
@@ -35,6 +35,49 @@ export class PostgresEventStore extends SqlEventStore {
     } finally {
       await qr.release();
     }
+  }
+
+  protected override canAppendWithoutTransaction(): boolean {
+    return true;
+  }
+
+  /** One call of regstream_append (migration EventStoreAppendFunctionPostgres): one round trip. */
+  protected override async appendCore(sql: Sql, merged: readonly AppendRequest[], recorded: string): Promise<AppendResult> {
+    const all = merged.flatMap((r) => r.events);
+    const col = <T>(f: (e: (typeof all)[number]) => T) => all.map(f);
+    const rows = await sql<{ event_id: string; stream_id: string; stream_version: number; global_position: string; duplicate: boolean }>(
+      `SELECT * FROM regstream_append($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[],
+                                      $9::text[], $10::text[], $11::text, $12::jsonb[], $13::text[], $14::text[], $15::text[], $16::jsonb[])`,
+      [
+        merged.map((r) => r.streamId),
+        merged.map((r) => (r.expectedVersion === undefined ? null : String(r.expectedVersion))),
+        col((e) => e.id),
+        col((e) => e.subject),
+        col((e) => e.type),
+        col((e) => e.schemaversion),
+        col((e) => e.source),
+        col((e) => e.time),
+        col((e) => e.validtime),
+        col((e) => e.knowntime),
+        recorded,
+        col((e) => (e.citation === undefined ? null : JSON.stringify(e.citation))),
+        col((e) => e.idempotencykey ?? null),
+        col((e) => e.correlationid ?? null),
+        col((e) => e.causationid ?? null),
+        col((e) => JSON.stringify(e.data)),
+      ],
+    );
+    const events = rows.map((r) => ({ id: r.event_id, streamId: r.stream_id, streamVersion: Number(r.stream_version), position: String(r.global_position), duplicate: r.duplicate }));
+    return { events, replayed: false, written: events.filter((e) => !e.duplicate).length };
+  }
+
+  protected override translateError(e: unknown): unknown {
+    const err = e as { code?: string; driverError?: { code?: string; detail?: string }; detail?: string };
+    const code = err.code ?? err.driverError?.code;
+    if (code !== 'RS409') return e;
+    const d = JSON.parse(err.driverError?.detail ?? err.detail ?? '{}') as { stream?: string; actual?: number; expected?: string };
+    const expected: ExpectedVersion = d.expected !== undefined && /^\d+$/.test(d.expected) ? Number(d.expected) : ((d.expected ?? 'any') as ExpectedVersion);
+    return new ConcurrencyError(d.stream ?? '', expected, d.actual ?? -1);
   }
 
   protected async bumpStreams(sql: Sql, items: { streamId: string; n: number }[]): Promise<Map<string, number>> {

@@ -49,16 +49,43 @@ export abstract class SqlEventStore implements EventStore {
   }
 
   async appendBatch(requests: readonly AppendRequest[], opts: AppendOptions = {}): Promise<AppendResult> {
+    const merged = mergeRequests(requests).map((r) => ({ ...r, events: uniqueById(r.events) }));
+    const recorded = (opts.now ?? new Date()).toISOString();
     try {
-      return await this.inTransaction((sql) => this.appendInTx(sql, requests, opts));
+      if (!opts.idempotencyKey && this.canAppendWithoutTransaction()) {
+        // One statement is its own transaction: no BEGIN/COMMIT round trips on the hot path.
+        return await this.appendCore(this.sql, merged, recorded);
+      }
+      return await this.inTransaction(async (sql) => {
+        const replayed = await this.replay(sql, opts);
+        if (replayed) return replayed;
+        const result = await this.appendCore(sql, merged, recorded);
+        if (opts.idempotencyKey) {
+          await sql(
+            `INSERT INTO idempotency_keys (key, request_hash, response, created_at) VALUES (${this.ph(1)}, ${this.ph(2)}, ${this.ph(3)}, ${this.ph(4)})`,
+            [opts.idempotencyKey, opts.requestHash ?? '', this.json(result), recorded],
+          );
+        }
+        return result;
+      });
     } catch (e) {
       // Two identical requests racing on one idempotency key: the loser answers from the winner.
       if (opts.idempotencyKey && isUniqueViolation(e)) {
         const replay = await this.replay(this.sql, opts);
         if (replay) return replay;
       }
-      throw e;
+      throw this.translateError(e);
     }
+  }
+
+  /** True when `appendCore` is a single atomic statement. */
+  protected canAppendWithoutTransaction(): boolean {
+    return false;
+  }
+
+  /** Maps a driver error raised by the append (e.g. a version conflict from SQL) to a typed one. */
+  protected translateError(e: unknown): unknown {
+    return e;
   }
 
   findIdempotent(key: string, requestHash?: string): Promise<AppendResult | null> {
@@ -77,11 +104,8 @@ export abstract class SqlEventStore implements EventStore {
     return { ...stored, replayed: true, written: 0, events: stored.events.map((e) => ({ ...e, duplicate: true })) };
   }
 
-  private async appendInTx(sql: Sql, requests: readonly AppendRequest[], opts: AppendOptions): Promise<AppendResult> {
-    const replayed = await this.replay(sql, opts);
-    if (replayed) return replayed;
-
-    const merged = mergeRequests(requests).map((r) => ({ ...r, events: uniqueById(r.events) }));
+  /** Dedupe, version check, multi-row insert and outbox, step by step (SQLite; PostgreSQL does it in one call). */
+  protected async appendCore(sql: Sql, merged: readonly AppendRequest[], recorded: string): Promise<AppendResult> {
     const all = merged.flatMap((r) => r.events);
     const existing = await this.findExisting(sql, all);
 
@@ -92,7 +116,6 @@ export abstract class SqlEventStore implements EventStore {
       .sort((a, b) => (a.streamId < b.streamId ? -1 : a.streamId > b.streamId ? 1 : 0));
 
     const versions = fresh.length ? await this.bumpStreams(sql, fresh.map((r) => ({ streamId: r.streamId, n: r.events.length }))) : new Map<string, number>();
-    const recorded = (opts.now ?? new Date()).toISOString();
     const rows: unknown[][] = [];
     const newVersion = new Map<string, number>();
     for (const r of fresh) {
@@ -116,14 +139,7 @@ export abstract class SqlEventStore implements EventStore {
       const prior = existing.get(e.id) ?? existing.get(`key:${e.idempotencykey ?? ''}`);
       return { id: prior?.id ?? e.id, streamId: prior?.streamId ?? e.subject, streamVersion: prior?.streamVersion ?? 0, position: prior?.position ?? '0', duplicate: true };
     });
-    const result: AppendResult = { events, replayed: false, written: rows.length };
-    if (opts.idempotencyKey) {
-      await sql(
-        `INSERT INTO idempotency_keys (key, request_hash, response, created_at) VALUES (${this.ph(1)}, ${this.ph(2)}, ${this.ph(3)}, ${this.ph(4)})`,
-        [opts.idempotencyKey, opts.requestHash ?? '', this.json(result), recorded],
-      );
-    }
-    return result;
+    return { events, replayed: false, written: rows.length };
   }
 
   private async findExisting(sql: Sql, events: readonly AnyEnvelope[]): Promise<Map<string, AppendedEvent>> {
@@ -139,8 +155,10 @@ export abstract class SqlEventStore implements EventStore {
       const idList = idPart.map((_, j) => this.ph(j + 1)).join(', ') || 'NULL';
       const keyList = keyPart.map((_, j) => this.ph(idPart.length + j + 1)).join(', ') || 'NULL';
       const rows = await sql<{ event_id: string; stream_id: string; stream_version: number; global_position: string | number; idempotency_key: string | null }>(
-        `SELECT event_id, stream_id, stream_version, global_position, idempotency_key FROM events
-         WHERE event_id IN (${idList}) OR idempotency_key IN (${keyList})`,
+        `SELECT event_id, stream_id, stream_version, global_position, idempotency_key FROM events WHERE event_id IN (${idList})
+         UNION ALL
+         SELECT event_id, stream_id, stream_version, global_position, idempotency_key FROM events
+         WHERE idempotency_key IS NOT NULL AND idempotency_key IN (${keyList})`,
         params,
       );
       for (const r of rows) {
@@ -158,6 +176,20 @@ export abstract class SqlEventStore implements EventStore {
       [streamId, fromVersion],
     );
     return rows.map(fromRow);
+  }
+
+  async readStreams(streamIds: readonly string[]): Promise<Map<string, StoredEvent[]>> {
+    const out = new Map<string, StoredEvent[]>(streamIds.map((s) => [s, []]));
+    const ids = [...new Set(streamIds)];
+    for (let i = 0; i < ids.length; i += 500) {
+      const part = ids.slice(i, i + 500);
+      const rows = await this.sql<EventRow>(
+        `SELECT * FROM events WHERE stream_id IN (${part.map((_, j) => this.ph(j + 1)).join(', ')}) ORDER BY stream_id, stream_version`,
+        part,
+      );
+      for (const r of rows) out.get(r.stream_id)?.push(fromRow(r));
+    }
+    return out;
   }
 
   async streamVersion(streamId: string): Promise<number> {

@@ -85,6 +85,8 @@ export interface EventStore {
   findIdempotent(key: string, requestHash?: string): Promise<AppendResult | null>;
   readAll(after: Checkpoint, limit: number, filter?: ReadAllFilter): Promise<ReadAllResult>;
   readStream(streamId: string, fromVersion?: number): Promise<StoredEvent[]>;
+  /** Several whole streams in one round trip (what a batch needs to decide). */
+  readStreams(streamIds: readonly string[]): Promise<Map<string, StoredEvent[]>>;
   streamVersion(streamId: string): Promise<number>;
   /** Takes up to `limit` unpublished events in position order, holding them until ack or release. */
   claimOutbox(limit: number): Promise<OutboxBatch | null>;
@@ -122,6 +124,8 @@ export function checkExpected(streamId: string, expected: ExpectedVersion | unde
 export function mergeRequests(requests: readonly AppendRequest[]): AppendRequest[] {
   const byStream = new Map<string, { expectedVersion?: ExpectedVersion; events: AnyEnvelope[] }>();
   for (const r of requests) {
+    const stray = r.events.find((e) => e.subject !== r.streamId);
+    if (stray) throw new TypeError(`event ${stray.id} belongs to stream ${stray.subject}, not ${r.streamId}`);
     const cur = byStream.get(r.streamId);
     if (!cur) {
       byStream.set(r.streamId, { ...(r.expectedVersion !== undefined ? { expectedVersion: r.expectedVersion } : {}), events: [...r.events] });

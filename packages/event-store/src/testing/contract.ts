@@ -56,7 +56,9 @@ export function eventStoreContract(name: string, factory: () => Promise<EventSto
       await store.append(s, [testEvent(s)], 'no_stream');
       await expect(store.append(s, [testEvent(s)], 0)).rejects.toBeInstanceOf(ConcurrencyError);
       await expect(store.append(s, [testEvent(s)], 'no_stream')).rejects.toBeInstanceOf(ConcurrencyError);
-      await expect(store.append(stream('none'), [testEvent(stream('x'))], 'exists')).rejects.toBeInstanceOf(ConcurrencyError);
+      const none = stream('none');
+      await expect(store.append(none, [testEvent(none)], 'exists')).rejects.toBeInstanceOf(ConcurrencyError);
+      await expect(store.append(none, [testEvent(stream('other'))])).rejects.toThrow(/belongs to stream/);
       expect(await store.streamVersion(s)).toBe(1);
       expect(await store.count()).toBe(1);
     });
@@ -144,6 +146,11 @@ export function eventStoreContract(name: string, factory: () => Promise<EventSto
       expect(all[0]).toMatchObject({ ...e, streamversion: 1 });
       expect(typeof all[0]?.recordedtime).toBe('string');
       expect((await store.readStream(s, 2)).map((x) => x.streamversion)).toEqual([2, 3]);
+      const other = stream('g2');
+      await store.append(other, [testEvent(other)]);
+      const both = await store.readStreams([s, other, stream('empty')]);
+      expect([...both.values()].map((evs) => evs.length)).toEqual([3, 1, 0]);
+      expect(both.get(s)?.map((x) => x.id)).toEqual(all.map((x) => x.id));
     });
 
     it('fills the outbox in the same transaction and drains it in position order', async () => {
