@@ -22,6 +22,7 @@ run "lint" npx turbo run lint --output-logs=errors-only
 run "layering (dependency-cruiser)" npx depcruise --config .dependency-cruiser.cjs packages apps
 run "unit tests" npx turbo run test:unit --output-logs=new-only
 run "integration tests" npx turbo run test:int --concurrency=1 --output-logs=new-only
+run "fault-injection tests" npx turbo run test:fault --concurrency=1 --output-logs=new-only
 if grep -q '"test:e2e"' apps/*/package.json 2>/dev/null; then
   run "browser tests" npx turbo run test:e2e --concurrency=1 --output-logs=new-only
 fi
