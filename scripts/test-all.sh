@@ -17,14 +17,14 @@ export REDIS_URL_TEST="${REDIS_URL_TEST:-redis://127.0.0.1:6379}"
 if [ -x apps/dashboard/scripts/install-browser.sh ]; then run "browser for e2e" bash apps/dashboard/scripts/install-browser.sh; fi
 
 run "build" npx turbo run build --output-logs=errors-only
-run "check-types" npx turbo run check-types --output-logs=errors-only
-run "lint" npx turbo run lint --output-logs=errors-only
+run "check-types" npx turbo run check-types --continue --output-logs=errors-only
+run "lint" npx turbo run lint --continue --output-logs=errors-only
 run "layering (dependency-cruiser)" npx depcruise --config .dependency-cruiser.cjs packages apps
-run "unit tests" npx turbo run test:unit --output-logs=new-only
-run "integration tests" npx turbo run test:int --concurrency=1 --output-logs=new-only
-run "fault-injection tests" npx turbo run test:fault --concurrency=1 --output-logs=new-only
+run "unit tests" npx turbo run test:unit --continue --output-logs=new-only
+run "integration tests" npx turbo run test:int --continue --concurrency=1 --output-logs=new-only
+run "fault-injection tests" npx turbo run test:fault --continue --concurrency=1 --output-logs=new-only
 if grep -q '"test:e2e"' apps/*/package.json 2>/dev/null; then
-  run "browser tests" npx turbo run test:e2e --concurrency=1 --output-logs=new-only
+  run "browser tests" npx turbo run test:e2e --continue --concurrency=1 --output-logs=new-only
 fi
 
 node scripts/test-totals.js "${failed_steps[@]}"
