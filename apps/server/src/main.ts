@@ -8,7 +8,7 @@ async function main(): Promise<void> {
   const s = await startServer(config);
   const lines = [
     `regstream is running (${config.mode} mode${config.mode === 'embedded' ? `, data in ${s.infra.dataDir}` : ''})`,
-    `  dashboard      ${s.url}/`,
+    `  dashboard      ${s.url}/#key=${s.demoKey}   (signs in with the read-only demo key)`,
     `  API docs       ${s.url}/docs`,
     `  admin key      saved in ${s.adminKeyFile} (owner-only; never printed)`,
     `  demo key       ${s.demoKey}   (read-only)`,

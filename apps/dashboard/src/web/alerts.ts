@@ -136,7 +136,7 @@ function readForm(): SubscriptionInput {
     const movesBy = numberOf('sub-moves');
     rule = {
       kind: 'divergence',
-      scope: a && b ? 'pair' : 'global',
+      scope: a && b ? 'pair' : dimension ? 'dimension' : 'global',
       ...(a && b ? { a, b } : {}),
       ...(dimension ? { dimension } : {}),
       ...(crosses !== undefined ? { crosses } : {}),
@@ -199,7 +199,8 @@ export function initAlerts(): void {
       setStatus(status, 'loading', 'Creating…');
       try {
         const created = await api<Subscription | undefined>('/v1/subscriptions', {}, { method: 'POST', body: JSON.stringify(body) });
-        setStatus(status, 'none', `Created “${created?.name ?? body.name}”.`);
+        const secret = body.channel.kind === 'sse' ? undefined : Object.values(created ?? {}).find((v): v is string => typeof v === 'string' && v.startsWith('whsec_'));
+        setStatus(status, 'none', `Created “${created?.name ?? body.name}”.${secret ? ` Its webhook signing secret, shown only now: ${secret}` : ''}`);
         form.reset();
         syncForm();
         await loadAlerts();

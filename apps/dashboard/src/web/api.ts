@@ -16,7 +16,7 @@ export interface Citation {
 export interface Milestone {
   readonly eventId: string;
   readonly instrumentId: string;
-  readonly instrumentTitle?: string;
+  readonly instrumentTitle?: string | null;
   readonly type: string;
   readonly validTime: string;
   readonly knownTime: string;
@@ -31,6 +31,8 @@ export interface TimelineResponse {
   readonly knownAt: string | null;
   readonly freshness?: Freshness;
   readonly lanes: readonly { readonly jurisdiction: string; readonly milestones: readonly Milestone[] }[];
+  /** True when the API cut the list short. */
+  readonly truncated?: boolean;
 }
 
 export interface InstrumentResponse {
@@ -43,6 +45,7 @@ export interface InstrumentResponse {
     readonly titles: { readonly en: string; readonly original?: string; readonly originalLang?: string };
     readonly identifiers?: Record<string, string>;
     readonly status?: string;
+    readonly statusSince?: string | null;
     readonly citation?: Citation | null;
   };
   readonly milestones: readonly Milestone[];
@@ -67,6 +70,8 @@ export interface DivergenceResponse {
   readonly pairs: readonly PairResult[];
   readonly global: { readonly value: number | null; readonly dispersion: number | null; readonly pairs: number; readonly meanCoverage: number };
   readonly coverage?: Record<string, number>;
+  /** Each jurisdiction's distance to the codebook's reference regime (the OECD AI Principles). */
+  readonly reference?: readonly { readonly jurisdiction: string; readonly value: number | null }[];
   readonly freshness?: Freshness;
 }
 
@@ -158,7 +163,7 @@ export function query(params: Params = {}): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) {
     if (v === null || v === undefined || v === '') continue;
-    q.set(k, Array.isArray(v) ? v.join(',') : String(v as string | number));
+    q.set(k, Array.isArray(v) ? v.join(',') : String(v));
   }
   const s = q.toString();
   return s ? `?${s}` : '';

@@ -72,16 +72,16 @@ function render(data: DivergenceResponse, s: State): void {
     replace($('coverage'));
     return;
   }
-  if (covered === 0) setStatus(status, 'empty', `No jurisdictions share a coded dimension (${dimText}) as of ${data.asOf}: nothing to compare yet.`);
-  else setStatus(status, 'none', `Divergence on ${dimText} as of ${data.asOf}${data.knownAt ? `, as known on ${data.knownAt.slice(0, 10)}` : ''}: 0 = same stance, 1 = opposite.`);
+  if (covered === 0) setStatus(status, 'empty', `No jurisdictions share a coded dimension (${dimText}) as of ${s.asOf}: nothing to compare yet.`);
+  else setStatus(status, 'none', `Divergence on ${dimText} as of ${s.asOf}${s.knownAt ? `, as known on ${s.knownAt}` : ''}: 0 = same stance, 1 = opposite.`);
   chartEl.hidden = false;
 
-  const cells: { value: [number, number, number | '-']; pair?: PairResult }[] = [];
+  const cells: { value: [number, number, number | '-']; pair?: PairResult; label: { color: string } }[] = [];
   js.forEach((a, x) =>
     js.forEach((b, y) => {
       if (a === b) return;
       const p = get(a, b);
-      cells.push({ value: [x, y, p?.value ?? '-'], ...(p ? { pair: p } : {}) });
+      cells.push({ value: [x, y, p?.value ?? '-'], ...(p ? { pair: p } : {}), label: { color: (p?.value ?? 0) >= 0.5 ? '#fff' : '#1b2430' } });
     }),
   );
   const option: Option = {
@@ -171,8 +171,22 @@ function render(data: DivergenceResponse, s: State): void {
   );
 
   const cov = Object.entries(data.coverage ?? {});
+  const ref = data.reference ?? [];
   replace(
     $('coverage'),
+    ref.length
+      ? h(
+          'table',
+          { className: 'data coverage', id: 'reference-table' },
+          h('caption', {}, 'Distance to the reference regime (the OECD AI Principles)'),
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Jurisdiction'), h('th', { scope: 'col' }, 'Distance'))),
+          h(
+            'tbody',
+            {},
+            ref.map((r) => h('tr', {}, h('th', { scope: 'row' }, r.jurisdiction), h('td', {}, h('meter', { min: 0, max: 1, value: r.value ?? 0, 'aria-hidden': 'true' }), ` ${num(r.value)}`))),
+          ),
+        )
+      : null,
     cov.length === 0
       ? h('p', { className: 'muted' }, 'The API did not report coverage by dimension.')
       : h(

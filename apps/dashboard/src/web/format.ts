@@ -32,7 +32,7 @@ export function isIsoDate(s: string): boolean {
 
 /** `InstrumentEnteredIntoForce` → `Instrument entered into force`. */
 export function humanType(t: string): string {
-  const words = t.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  const words = t.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/_/g, ' ').toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
@@ -41,10 +41,12 @@ export function dimensionLabel(meta: Meta | null, id: string): string {
 }
 
 /** A coded value in words: ordinal rank, nominal level or set of levels. */
+const isList = (v: StanceValue): v is readonly string[] => Array.isArray(v);
+
 export function stanceLabel(codebook: Codebook | undefined, dimension: string, v: StanceValue): string {
   const dim = codebook?.dimensions.find((d) => d.id === dimension);
-  if (!dim) return Array.isArray(v) ? v.join(', ') : String(v as string | number);
-  if (Array.isArray(v)) return v.length ? v.map((x) => dim.levels.find((l) => l.id === x)?.label ?? x).join(', ') : 'none';
+  if (!dim) return isList(v) ? v.join(', ') : String(v);
+  if (isList(v)) return v.length ? v.map((x: string) => dim.levels.find((l) => l.id === x)?.label ?? x).join(', ') : 'none';
   if (typeof v === 'number') return dim.levels.find((l) => l.rank === v)?.label ?? String(v);
   return dim.levels.find((l) => l.id === v)?.label ?? String(v);
 }

@@ -49,7 +49,7 @@ export async function openInstrument(id: string): Promise<void> {
         h('dd', {}, `${i.kind.replace(/_/g, ' ')} (${i.legalForce})`),
         h('dt', {}, 'Issued by'),
         h('dd', {}, i.issuingBody),
-        i.status ? [h('dt', {}, 'Status'), h('dd', {}, humanType(i.status))] : null,
+        i.status ? [h('dt', {}, 'Status'), h('dd', {}, humanType(i.status), i.statusSince ? ` since ${day(i.statusSince)}` : '')] : null,
         i.titles.original && i.titles.original !== i.titles.en ? [h('dt', {}, `Title (${i.titles.originalLang ?? 'original'})`), h('dd', { lang: i.titles.originalLang ?? '' }, i.titles.original)] : null,
         h('dt', {}, 'Source'),
         h('dd', {}, citation(i.citation)),

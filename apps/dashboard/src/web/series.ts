@@ -94,6 +94,13 @@ function render(global: SeriesResponse, pair: SeriesResponse | null, s: State): 
     `<strong>${esc(d.date)}</strong>${d.delta !== null ? ` (Δ ${esc(d.delta >= 0 ? '+' : '')}${esc(num(d.delta))})` : ''}<br>` +
     d.causedBy.slice(0, 8).map((id) => esc(describe(id))).join('<br>') +
     (d.causedBy.length > 8 ? `<br>… and ${d.causedBy.length - 8} more` : '');
+  // Carry the last value to the as-of date, so the line (and the as-of marker) reach it.
+  const line = (rows: typeof g): [string, number][] => {
+    const pts = rows.filter((r) => r.value !== null).map((r) => [r.date, r.value as number] as [string, number]);
+    const last = pts[pts.length - 1];
+    if (last && last[0] < s.asOf) pts.push([s.asOf, last[1]]);
+    return pts;
+  };
   const series: LineSeriesOption[] = [
     {
       name: 'Global index',
@@ -102,9 +109,9 @@ function render(global: SeriesResponse, pair: SeriesResponse | null, s: State): 
       showSymbol: false,
       lineStyle: { width: 2.5 },
       color: PALETTE[0],
-      data: g.filter((r) => r.value !== null).map((r) => [r.date, r.value as number]),
-      markPoint: { symbol: 'pin', symbolSize: 26, label: { fontSize: 10 }, data: marks(g) as unknown as { name: string; coord: [string, number] }[], tooltip: { formatter: (x) => markTip((x as unknown as { data: Parameters<typeof markTip>[0] }).data) } },
-      markLine: { silent: true, symbol: 'none', lineStyle: { color: '#c2572b' }, label: { formatter: `as of ${s.asOf}` }, data: [{ xAxis: s.asOf }] },
+      data: line(g),
+      markPoint: { symbol: 'pin', symbolSize: 26, label: { fontSize: 10 }, data: marks(g) as unknown as { name: string; coord: [string, number] }[], tooltip: { formatter: (x) => markTip((x as { data: Parameters<typeof markTip>[0] }).data) } },
+      markLine: { silent: true, symbol: 'none', lineStyle: { color: '#c2572b' }, label: { formatter: `as of ${s.asOf}`, position: 'insideEndTop', color: '#c2572b' }, data: [{ xAxis: s.asOf }] },
     },
   ];
   if (pair && s.pair) {
@@ -115,8 +122,8 @@ function render(global: SeriesResponse, pair: SeriesResponse | null, s: State): 
       showSymbol: false,
       lineStyle: { width: 2, type: 'dashed' },
       color: PALETTE[1],
-      data: p.filter((r) => r.value !== null).map((r) => [r.date, r.value as number]),
-      markPoint: { symbol: 'pin', symbolSize: 22, itemStyle: { color: PALETTE[1] }, label: { fontSize: 10 }, data: marks(p) as unknown as { name: string; coord: [string, number] }[], tooltip: { formatter: (x) => markTip((x as unknown as { data: Parameters<typeof markTip>[0] }).data) } },
+      data: line(p),
+      markPoint: { symbol: 'pin', symbolSize: 22, itemStyle: { color: PALETTE[1] }, label: { fontSize: 10 }, data: marks(p) as unknown as { name: string; coord: [string, number] }[], tooltip: { formatter: (x) => markTip((x as { data: Parameters<typeof markTip>[0] }).data) } },
     });
   }
   const option: Option = {

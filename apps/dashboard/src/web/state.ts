@@ -67,7 +67,7 @@ function toUrl(s: State): void {
   q.set('from', s.gapFrom);
   q.set('to', s.gapTo);
   q.set('tab', s.tab);
-  history.replaceState(null, '', `${location.pathname}?${q.toString()}`);
+  history.replaceState(null, '', `${location.pathname}?${q.toString()}${location.hash}`);
 }
 
 export function getState(): State {

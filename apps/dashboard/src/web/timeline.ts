@@ -46,7 +46,7 @@ function render(data: TimelineResponse, s: State): void {
     return;
   }
   const future = lanes.reduce((n, l) => n + l.milestones.filter((m) => m.future).length, 0);
-  setStatus(status, 'none', `${total} milestones in ${lanes.length} jurisdictions; ${future} still ahead of ${s.asOf}.`);
+  setStatus(status, 'none', `${total} milestones in ${lanes.length} jurisdictions; ${future} still ahead of ${s.asOf}.${data.truncated ? ' The list is cut short: choose fewer jurisdictions to see every milestone.' : ''}`);
   chartEl.hidden = false;
   const names = lanes.map((l) => l.jurisdiction);
   const points = (fut: boolean): Point[] =>
@@ -58,13 +58,13 @@ function render(data: TimelineResponse, s: State): void {
   const option: Option = {
     animation: false,
     aria: { enabled: true, description: `Timeline of ${total} regulatory milestones in ${names.join(', ')}; ${future} are in the future. The list below the chart has every milestone.` },
-    grid: { left: 90, right: 24, top: 36, bottom: 64 },
-    legend: { top: 4, data: ['Past or in force', 'Future (not yet reached)'] },
+    grid: { left: 90, right: 24, top: 58, bottom: 44 },
+    legend: { top: 0, data: ['Past or in force', 'Future (not yet reached)'] },
     tooltip: { trigger: 'item', confine: true, formatter: (p) => tooltip((p as unknown as { data: Point }).data) },
-    xAxis: { type: 'time', splitLine: { show: true, lineStyle: { color: '#eef1f5' } } },
+    xAxis: { type: 'time', position: 'top', splitLine: { show: true, lineStyle: { color: '#eef1f5' } } },
     yAxis: { type: 'category', data: names, inverse: true, axisTick: { show: false }, splitLine: { show: true, lineStyle: { color: '#e3e7ee' } }, axisLabel: { fontWeight: 'bold' } },
     dataZoom: [
-      { type: 'slider', xAxisIndex: 0, height: 18, bottom: 12, labelFormatter: (v: number) => new Date(v).toISOString().slice(0, 7) },
+      { type: 'slider', xAxisIndex: 0, height: 16, bottom: 8, labelFormatter: (v: number) => new Date(v).toISOString().slice(0, 7) },
       { type: 'inside', xAxisIndex: 0 },
     ],
     series: [
@@ -100,7 +100,7 @@ function render(data: TimelineResponse, s: State): void {
     const point = (p as unknown as { data?: Point }).data;
     if (point?.m) void openInstrument(point.m.instrumentId);
   });
-  chartEl.style.height = `${Math.max(220, 90 + names.length * 42)}px`;
+  chartEl.style.height = `${Math.max(220, 110 + names.length * 30)}px`;
   chart.resize();
 
   replace(
