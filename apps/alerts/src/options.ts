@@ -31,6 +31,11 @@ export interface AlertsOptions {
   readonly feedHeartbeatMs: number;
   /** Extra allow-list entries (IPs/CIDRs) on top of REGSTREAM_WEBHOOK_ALLOWLIST. */
   readonly extraAllowlist: readonly string[];
+  /**
+   * Deliveries due further ahead than this are not put on the queue yet; the reconciler enqueues them
+   * once they come within it. Keeps Redis small and stays under Node's 2^31-1 ms timer limit (inline queue).
+   */
+  readonly enqueueHorizonMs: number;
   /** Worker concurrency. */
   readonly concurrency: number;
 }
@@ -51,6 +56,7 @@ export const DEFAULT_ALERTS_OPTIONS: AlertsOptions = {
   feedPollMs: 1000,
   feedHeartbeatMs: 15_000,
   extraAllowlist: [],
+  enqueueHorizonMs: 2_147_000_000,
   concurrency: 8,
 };
 
@@ -72,5 +78,5 @@ export function alertsOptionsFromEnv(env: Record<string, string | undefined> = p
   set('reconcileIntervalMs', num('REGSTREAM_ALERTS_RECONCILE_MS'));
   if (env['REGSTREAM_ALERTS_CONSUMER'] === 'off') set('consumer', false);
   if (env['REGSTREAM_ALERTS_WORKER'] === 'off') set('worker', false);
-  return out as Partial<AlertsOptions>;
+  return out;
 }

@@ -175,10 +175,16 @@ export class AlertsRepository {
   // --- matches and deliveries ------------------------------------------------------------------
 
   insertMatch(a: Alert): Stmt {
+    return this.insertMatches([matchRow(a)]);
+  }
+
+  /** Multi-row insert of match rows (see matchRow); existing ids are left alone. */
+  insertMatches(rows: readonly unknown[][]): Stmt {
+    const unique = uniqueBy(rows);
     return stmt(
-      `INSERT INTO alert_matches (id, subscription_id, principal, kind, event_id, body, day, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+      `INSERT INTO alert_matches (id, subscription_id, principal, kind, event_id, body, day, created_at) VALUES ${values(unique.length, 8)}
        ON CONFLICT (id) DO NOTHING RETURNING seq`,
-      a.id, a.subscription.id, a.subscription.principal, a.kind, a.eventId, a.body, a.createdAt.slice(0, 10), a.createdAt,
+      ...unique.flat(),
     );
   }
 
@@ -187,13 +193,19 @@ export class AlertsRepository {
    * reminder, which comes back when its date comes back.
    */
   insertDelivery(a: Alert, channel: DeliveryChannel, nextAttemptAt: string, maxAttempts: number, reminderKey: string | null = null): Stmt {
+    return this.insertDeliveries([deliveryRow(a, channel, nextAttemptAt, maxAttempts, reminderKey)]);
+  }
+
+  /** Multi-row insert of delivery rows (see deliveryRow), with the conflict rule of insertDelivery. */
+  insertDeliveries(rows: readonly unknown[][]): Stmt {
+    const unique = uniqueBy(rows);
     return stmt(
-      `INSERT INTO alert_deliveries (id, subscription_id, principal, kind, channel, body, status, attempts, max_attempts, cycle_start, next_attempt_at, reminder_key, event_id, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, 0, $8, $9, $10, $11, $11)
+      `INSERT INTO alert_deliveries (id, subscription_id, principal, kind, channel, body, max_attempts, next_attempt_at, reminder_key, event_id, created_at, updated_at, status, attempts, cycle_start)
+       VALUES ${values(unique.length, 12, "'pending', 0, 0")}
        ON CONFLICT (id) DO UPDATE SET status = 'pending', next_attempt_at = excluded.next_attempt_at, body = excluded.body, updated_at = excluded.updated_at
        WHERE alert_deliveries.status = 'cancelled' AND alert_deliveries.kind = 'deadline'
        RETURNING id, attempts, next_attempt_at`,
-      a.id, a.subscription.id, a.subscription.principal, a.kind, channel, a.body, maxAttempts, nextAttemptAt, reminderKey, a.eventId, a.createdAt,
+      ...unique.flat(),
     );
   }
 
@@ -219,12 +231,15 @@ export class AlertsRepository {
     return row ? normaliseDelivery(row) : null;
   }
 
-  /** Takes a delivery for attempt `attempt` if nobody else did; null when it is not due for that attempt. */
-  async claim(id: string, attempt: number, now: string, leaseUntil: string): Promise<DeliveryRow | null> {
+  /**
+   * Takes a delivery for attempt `attempt` if nobody else did and it is due (a job that fires early, or
+   * a stale one, does nothing); null otherwise.
+   */
+  async claim(id: string, attempt: number, now: Date, leaseMs: number): Promise<DeliveryRow | null> {
     const [row] = await this.db.query<DeliveryRow>(
       `UPDATE alert_deliveries SET status = 'sending', lease_until = $4, updated_at = $3
-       WHERE id = $1 AND status = 'pending' AND attempts = $2 RETURNING ${DELIVERY_COLUMNS}`,
-      [id, attempt - 1, now, leaseUntil],
+       WHERE id = $1 AND status = 'pending' AND attempts = $2 AND next_attempt_at <= $5 RETURNING ${DELIVERY_COLUMNS}`,
+      [id, attempt - 1, now.toISOString(), new Date(now.getTime() + leaseMs).toISOString(), new Date(now.getTime() + 2000).toISOString()],
     );
     return row ? normaliseDelivery(row) : null;
   }
@@ -255,10 +270,11 @@ export class AlertsRepository {
     return rows.length;
   }
 
-  async pendingPage(afterId: string, limit: number): Promise<Pick<DeliveryRow, 'id' | 'attempts' | 'next_attempt_at'>[]> {
+  /** Pending deliveries due before `dueBefore`, in id order (keyset paging). */
+  async pendingPage(afterId: string, limit: number, dueBefore: string): Promise<Pick<DeliveryRow, 'id' | 'attempts' | 'next_attempt_at'>[]> {
     const rows = await this.db.query<Pick<DeliveryRow, 'id' | 'attempts' | 'next_attempt_at'>>(
-      `SELECT id, attempts, next_attempt_at FROM alert_deliveries WHERE status = 'pending' AND id > $1 ORDER BY id LIMIT $2`,
-      [afterId, limit],
+      `SELECT id, attempts, next_attempt_at FROM alert_deliveries WHERE status = 'pending' AND id > $1 AND next_attempt_at <= $3 ORDER BY id LIMIT $2`,
+      [afterId, limit, dueBefore],
     );
     return rows.map((r) => ({ ...r, attempts: Number(r.attempts) }));
   }
@@ -343,6 +359,29 @@ export class AlertsRepository {
     const rows = await this.db.query(`SELECT 1 AS x FROM alert_deliveries WHERE id = $1`, [id]);
     return rows.length > 0;
   }
+}
+
+export function matchRow(a: Alert): unknown[] {
+  return [a.id, a.subscription.id, a.subscription.principal, a.kind, a.eventId, a.body, a.createdAt.slice(0, 10), a.createdAt];
+}
+
+/**
+ * A new delivery; an existing id is left alone (replays, redelivered messages), except a cancelled
+ * reminder, which comes back when its date comes back.
+ */
+export function deliveryRow(a: Alert, channel: DeliveryChannel, nextAttemptAt: string, maxAttempts: number, reminderKey: string | null): unknown[] {
+  return [a.id, a.subscription.id, a.subscription.principal, a.kind, channel, a.body, maxAttempts, nextAttemptAt, reminderKey, a.eventId, a.createdAt, a.createdAt];
+}
+
+/** `($1, …, $w), ($w+1, …)` for n rows of w parameters, plus constant trailing columns. */
+function values(n: number, width: number, constants?: string): string {
+  return Array.from({ length: n }, (_, r) => `(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}`).join(', ')}${constants ? `, ${constants}` : ''})`).join(', ');
+}
+
+/** One row per id (the first column): a multi-row upsert must not touch a row twice. */
+function uniqueBy(rows: readonly unknown[][]): unknown[][] {
+  const seen = new Set<unknown>();
+  return rows.filter((r) => (seen.has(r[0]) ? false : (seen.add(r[0]), true)));
 }
 
 function normaliseDelivery(r: DeliveryRow): DeliveryRow {

@@ -1,5 +1,6 @@
 import { eventStoreMigrations } from '@regstream/event-store';
 import { ApiKeyMigrationPostgres1764400000100, ApiKeyMigrationSqlite1764400000100 } from '@regstream/http';
+import { projectionMigrations } from '@regstream/projections';
 import { alertsMigrations } from './migrations-alerts';
 
 /**
@@ -10,6 +11,7 @@ export function allMigrations(kind: 'postgres' | 'sqlite'): (new () => unknown)[
   return [
     ...eventStoreMigrations(kind),
     kind === 'postgres' ? ApiKeyMigrationPostgres1764400000100 : ApiKeyMigrationSqlite1764400000100,
+    ...projectionMigrations(kind),
     ...alertsMigrations(kind),
   ];
 }

@@ -102,7 +102,7 @@ export class KeptState {
 }
 
 export function logEvent(e: StoredEvent): LogEvent {
-  return { ...e, order: Number(e.position) } as LogEvent;
+  return { ...e, order: Number(e.position) };
 }
 
 export interface EventFacts {

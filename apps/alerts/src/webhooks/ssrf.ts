@@ -142,13 +142,15 @@ export function refusalReason(address: string, allow: BlockList): string | null 
     return V4_BLOCKS.find((b) => b.list.check(address, 'ipv4'))?.why ?? null;
   }
   if (allow.check(address, 'ipv6')) return null;
+  const own = V6_BLOCKS.find((b) => b.list.check(address, 'ipv6'))?.why;
+  if (own) return own;
   const v4 = embeddedIpv4(address);
   if (v4 !== null) {
     if (allow.check(v4, 'ipv4')) return null;
     const inner = V4_BLOCKS.find((b) => b.list.check(v4, 'ipv4'))?.why;
     if (inner) return `IPv6 address embedding a ${inner} (${v4})`;
   }
-  return V6_BLOCKS.find((b) => b.list.check(address, 'ipv6'))?.why ?? null;
+  return null;
 }
 
 export class SsrfGuard {

@@ -1,0 +1,44 @@
+import 'reflect-metadata';
+import { createDataSource, PostgresEventStore } from '@regstream/event-store';
+import { projectionMigrations, Projector } from '@regstream/projections';
+import { allMigrations } from '@regstream/runtime';
+
+/**
+ * A full rebuild of the read models as a process of its own (so its peak RSS is its own):
+ * `DATABASE_URL=... node bench/dist/rebuild-runner.js`. Runs the schema migrations, then
+ * Projector.rebuild over the whole log, and prints one line `REBUILD {json}` with the result and
+ * the process's peak RSS.
+ */
+async function main(): Promise<void> {
+  const url = process.env['DATABASE_URL'];
+  if (!url) throw new Error('DATABASE_URL is required');
+  const migrations = [...new Set([...allMigrations('postgres'), ...projectionMigrations('postgres')])];
+  const ds = createDataSource({ kind: 'postgres', url }, { migrations, poolSize: 4 });
+  await ds.initialize();
+  await ds.runMigrations({ transaction: 'each' });
+  const store = new PostgresEventStore(ds);
+  const batchSize = Number(process.env['REBUILD_BATCH_SIZE'] ?? 5000);
+  const t0 = process.hrtime.bigint();
+  let lastPrint = 0;
+  const result = await new Projector(ds).rebuild(store, {
+    batchSize,
+    onProgress: (p) => {
+      if (Date.now() - lastPrint < 5000 && p.phase === 'replay') return;
+      lastPrint = Date.now();
+      const rss = process.memoryUsage().rss / 2 ** 20;
+      console.log(`PROGRESS ${p.phase} ${p.processed}/${p.total} ${p.eventsPerSecond} events/s rss ${Math.round(rss)} MiB t ${(Number(process.hrtime.bigint() - t0) / 1e9).toFixed(0)} s`);
+    },
+  });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const peakRssMb = process.resourceUsage().maxRSS / 1024;
+  console.log(`REBUILD ${JSON.stringify({ ...result, wallSeconds: seconds, peakRssMb })}`);
+  await ds.destroy();
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+    process.exit(1);
+  },
+);

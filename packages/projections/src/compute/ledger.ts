@@ -1,0 +1,215 @@
+import type { StoredEvent } from '@regstream/domain';
+import { applyCorrections, byKnown, type Fact, posCmp } from '../facts';
+import { canonical } from '../json';
+import { cmp, norm } from '../time';
+
+/** A stance coding as currently known (corrections applied). */
+export interface Coding {
+  readonly id: string;
+  readonly jurisdiction: string;
+  readonly dimension: string;
+  /** Normalised valid-from. */
+  readonly vf: string;
+  readonly kt: string;
+  readonly pos: bigint;
+  readonly event: StoredEvent<'StanceCoded'>;
+  /** Identity of the effective coding, for change detection. */
+  readonly sig: string;
+  /** A short identity of this effective version, the same in every ledger of the process. */
+  readonly seq: number;
+}
+
+/** One jurisdiction × dimension over valid time: at each distinct valid-from, the winning coding. */
+export interface Timeline {
+  readonly vts: readonly string[];
+  readonly winners: readonly Coding[];
+}
+
+/** Signature → small integer, stable for the life of the process (bounded). */
+const INTERNED = new Map<string, number>();
+let generation = 0;
+/** Changes whenever interned ids are reassigned: caches keyed by them must then be dropped. */
+export const internGeneration = (): number => generation;
+/** Bounds the table; only between sweeps, so that ids stay unique within one. */
+export function resetInternsIfLarge(limit = 500_000): void {
+  if (INTERNED.size <= limit) return;
+  INTERNED.clear();
+  generation += 1;
+}
+function intern(sig: string): number {
+  let n = INTERNED.get(sig);
+  if (n === undefined) {
+    n = INTERNED.size + 1;
+    INTERNED.set(sig, n);
+  }
+  return n;
+}
+
+export const EMPTY_TIMELINE: Timeline = { vts: [], winners: [] };
+
+export const componentKey = (jurisdiction: string, dimension: string): string => `${jurisdiction}\u0000${dimension}`;
+
+/** Index of the last breakpoint at or before `vt`, or -1. */
+export function indexAt(vts: readonly string[], vt: string): number {
+  let lo = 0;
+  let hi = vts.length - 1;
+  let ans = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if ((vts[mid] as string) <= vt) {
+      ans = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return ans;
+}
+
+export function winnerAt(t: Timeline, vt: string): Coding | null {
+  const i = indexAt(t.vts, vt);
+  return i < 0 ? null : (t.winners[i] as Coding);
+}
+
+/**
+ * The valid-time range over which two timelines differ: [lo, hi) with hi the first breakpoint after
+ * the last difference (null: they differ up to the end of time), or null when they are equal.
+ */
+export function diffRange(a: Timeline, b: Timeline): { lo: string; hi: string | null } | null {
+  const points = [...new Set([...a.vts, ...b.vts])].sort(cmp);
+  let lo: string | null = null;
+  let lastIdx = -1;
+  points.forEach((p, i) => {
+    if ((winnerAt(a, p)?.sig ?? '') !== (winnerAt(b, p)?.sig ?? '')) {
+      if (lo === null) lo = p;
+      lastIdx = i;
+    }
+  });
+  if (lo === null) return null;
+  return { lo, hi: points[lastIdx + 1] ?? null };
+}
+
+function buildTimeline(codings: Iterable<Coding>): Timeline {
+  // The stance matrix rule: the latest valid-from wins; on equal valid-from, the later known, then the later logged.
+  const sorted = [...codings].sort((x, y) => cmp(x.vf, y.vf) || cmp(x.kt, y.kt) || posCmp(x.pos, y.pos));
+  const vts: string[] = [];
+  const winners: Coding[] = [];
+  for (const c of sorted) {
+    if (vts[vts.length - 1] === c.vf) winners[winners.length - 1] = c;
+    else {
+      vts.push(c.vf);
+      winners.push(c);
+    }
+  }
+  return { vts, winners };
+}
+
+export interface EpochChange {
+  readonly epoch: string;
+  /** Component key → timeline before this epoch (the new one is in `ledger.timelines`). */
+  readonly changed: Map<string, Timeline>;
+  /** Component key → ids of corrections and retractions of this epoch that touched it. */
+  readonly amendments: Map<string, string[]>;
+}
+
+/**
+ * Stance codings swept through known time, epoch by epoch (an epoch is a distinct known time): the
+ * state after an epoch is what was known at that time. Shared by the stance matrix and divergence.
+ */
+export class StanceLedger {
+  private readonly bases = new Map<string, Fact>();
+  private readonly related = new Map<string, Fact[]>();
+  private readonly retracted = new Set<string>();
+  private readonly effective = new Map<string, Coding>();
+  private readonly members = new Map<string, Set<string>>();
+  readonly timelines = new Map<string, Timeline>();
+  readonly jurisdictions = new Set<string>();
+
+  /** The facts grouped into epochs, in known-time order. */
+  static epochs(facts: readonly Fact[]): { epoch: string; facts: Fact[] }[] {
+    const out: { epoch: string; facts: Fact[] }[] = [];
+    for (const f of [...facts].sort(byKnown)) {
+      const last = out[out.length - 1];
+      if (last && last.epoch === f.kt) last.facts.push(f);
+      else out.push({ epoch: f.kt, facts: [f] });
+    }
+    return out;
+  }
+
+  timeline(key: string): Timeline {
+    return this.timelines.get(key) ?? EMPTY_TIMELINE;
+  }
+
+  apply(epoch: string, facts: readonly Fact[]): EpochChange {
+    const touched = new Set<string>();
+    const amendedBy = new Map<string, string[]>();
+    for (const f of facts) {
+      if (f.cat === 'stance') {
+        this.bases.set(f.eventId, f);
+        touched.add(f.eventId);
+      } else if ((f.cat === 'correction' || f.cat === 'retraction') && f.targetEventId !== null) {
+        const t = f.targetEventId;
+        if (f.cat === 'retraction') this.retracted.add(t);
+        else this.related.set(t, [...(this.related.get(t) ?? []), f].sort(byKnown));
+        touched.add(t);
+        amendedBy.set(t, [...(amendedBy.get(t) ?? []), f.eventId]);
+      }
+    }
+    const changed = new Map<string, Timeline>();
+    const amendments = new Map<string, string[]>();
+    const mark = (key: string) => {
+      if (!changed.has(key)) changed.set(key, this.timeline(key));
+    };
+    for (const id of touched) {
+      const base = this.bases.get(id);
+      if (!base) continue;
+      const before = this.effective.get(id);
+      const after = this.retracted.has(id) ? undefined : this.codingOf(base);
+      if (before?.sig === after?.sig) continue;
+      if (before) {
+        const k = componentKey(before.jurisdiction, before.dimension);
+        this.members.get(k)?.delete(id);
+        mark(k);
+        if (amendedBy.has(id)) amendments.set(k, [...(amendments.get(k) ?? []), ...(amendedBy.get(id) ?? [])]);
+      }
+      if (after) {
+        const k = componentKey(after.jurisdiction, after.dimension);
+        const set = this.members.get(k) ?? new Set<string>();
+        set.add(id);
+        this.members.set(k, set);
+        this.effective.set(id, after);
+        this.jurisdictions.add(after.jurisdiction);
+        mark(k);
+        if (amendedBy.has(id)) amendments.set(k, [...(amendments.get(k) ?? []), ...(amendedBy.get(id) ?? [])]);
+      } else this.effective.delete(id);
+    }
+    for (const k of changed.keys()) {
+      const ids = this.members.get(k) ?? new Set<string>();
+      this.timelines.set(
+        k,
+        buildTimeline([...ids].map((i) => this.effective.get(i) as Coding)),
+      );
+    }
+    for (const [k, ids] of amendments) amendments.set(k, [...new Set(ids)].sort());
+    return { epoch, changed, amendments };
+  }
+
+  private codingOf(base: Fact): Coding | undefined {
+    const e = applyCorrections(base.event, this.related.get(base.eventId) ?? []) as StoredEvent<'StanceCoded'>;
+    if (e.type !== 'StanceCoded') return undefined;
+    const d = e.data;
+    // The jurisdiction is the stream's: a coding cannot be corrected into another jurisdiction.
+    const jurisdiction = base.jurisdiction ?? d.jurisdiction;
+    const vf = norm(e.validtime);
+    const sig = canonical([base.eventId, e.validtime, d]);
+    return {
+      id: base.eventId,
+      jurisdiction,
+      dimension: d.dimension,
+      vf,
+      kt: base.kt,
+      pos: base.position,
+      event: e,
+      sig,
+      seq: intern(sig),
+    };
+  }
+}

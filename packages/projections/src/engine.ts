@@ -1,0 +1,421 @@
+import type { Codebook, StoredEvent } from '@regstream/domain';
+import { APPLICABILITY_COLUMNS, applicabilityRows } from './compute/applicability';
+import { AGGREGATE, DEFAULT_JURISDICTIONS, DIV_COLUMNS, divergenceSweep, divRow, earliestAffected, globalSeries, pairSeries, type PriorPoint } from './compute/divergence';
+import { STANCE_COLUMNS, stanceRows } from './compute/stances';
+import { INSTRUMENT_COLUMNS, instrumentRows, MILESTONE_COLUMNS, milestoneRows } from './compute/versions';
+import { type Fact, FACT_COLUMNS, factFromRow, type FactRow, factRow, posCmp, prepareFact } from './facts';
+import { canonical } from './json';
+import { modelIndexDdl } from './schema';
+import { inList, type Reader, type Unit } from './sql';
+import { chunks, type ModelTables, placeholders, tablesOf } from './tables';
+import { NEG_INF } from './time';
+
+export interface ApplyOptions {
+  readonly model: string;
+  readonly codebook: Codebook;
+  /** Runs before each event's handler; throwing makes the event a poison event (used by tests and fault injection). */
+  readonly beforeApply?: (e: StoredEvent) => void;
+}
+
+export interface FailedEvent {
+  readonly event: StoredEvent;
+  readonly error: string;
+}
+
+export interface ApplyResult {
+  readonly applied: Fact[];
+  readonly duplicates: number;
+  readonly failed: FailedEvent[];
+  /** Earliest known time from which divergence points were rewritten, or null. */
+  readonly divergenceFrom: string | null;
+}
+
+const EVENT_KEYED = new Set(['registration', 'milestone', 'applicability']);
+
+async function selectFacts(r: Reader, t: ModelTables, column: string, values: readonly string[], extra = ''): Promise<Fact[]> {
+  const out: Fact[] = [];
+  for (const part of inList(r.dialect, column, values)) {
+    const rows = await r.query<FactRow>(`SELECT * FROM ${t.facts} WHERE ${part.sql}${extra}`, part.params);
+    for (const row of rows) out.push(factFromRow(row));
+  }
+  return out;
+}
+
+function mergeFacts(...lists: readonly (readonly Fact[])[]): Fact[] {
+  const m = new Map<string, Fact>();
+  for (const l of lists) for (const f of l) if (!m.has(f.eventId)) m.set(f.eventId, f);
+  return [...m.values()];
+}
+
+function groupByTarget(amendments: readonly Fact[]): Map<string, Fact[]> {
+  const m = new Map<string, Fact[]>();
+  for (const a of amendments) {
+    if (a.targetEventId === null) continue;
+    m.set(a.targetEventId, [...(m.get(a.targetEventId) ?? []), a]);
+  }
+  return m;
+}
+
+const isAmendment = (f: Fact) => f.cat === 'correction' || f.cat === 'retraction';
+
+/** Instrument → the jurisdiction of its registration (the earliest logged one, should there be several). */
+function jurisdictionMap(registrations: readonly Fact[]): Map<string, string> {
+  const best = new Map<string, Fact>();
+  for (const r of registrations) {
+    if (r.instrumentId === null || r.jurisdiction === null) continue;
+    const cur = best.get(r.instrumentId);
+    if (!cur || posCmp(r.position, cur.position) < 0) best.set(r.instrumentId, r);
+  }
+  return new Map([...best].map(([i, f]) => [i, f.jurisdiction as string]));
+}
+
+export async function existingIds(r: Reader, t: ModelTables, ids: readonly string[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const part of inList(r.dialect, 'event_id', ids)) {
+    const rows = await r.query<{ event_id: string }>(`SELECT event_id FROM ${t.facts} WHERE ${part.sql}`, part.params);
+    for (const row of rows) out.add(row.event_id);
+  }
+  return out;
+}
+
+/**
+ * Applies events to a model: each new event (by id) becomes a fact, and every read-model key it
+ * touches is recomputed from the facts of that key. Read models are thus functions of the set of
+ * facts, whatever the order or interleaving in which events arrive.
+ */
+export async function applyEvents(u: Unit, events: readonly StoredEvent[], opts: ApplyOptions): Promise<ApplyResult> {
+  const t = tablesOf(opts.model);
+  const seen = new Set<string>();
+  const unique = events.filter((e) => (seen.has(e.id) ? false : (seen.add(e.id), true)));
+  const existing = await existingIds(u, t, unique.map((e) => e.id));
+  const { facts, failed } = prepareAll(
+    unique.filter((e) => !existing.has(e.id)),
+    opts.beforeApply,
+  );
+  const duplicates = events.length - facts.length - failed.length;
+  if (facts.length === 0) return { applied: [], duplicates, failed, divergenceFrom: null };
+  writeFacts(u, t, facts);
+  const divergenceFrom = await recompute(u, t, facts, opts);
+  return { applied: facts, duplicates, failed, divergenceFrom };
+}
+
+/** Validates events into facts; an event whose handler throws is returned as failed (a poison event). */
+export function prepareAll(events: readonly StoredEvent[], beforeApply?: (e: StoredEvent) => void): { facts: Fact[]; failed: FailedEvent[] } {
+  const facts: Fact[] = [];
+  const failed: FailedEvent[] = [];
+  for (const e of events) {
+    try {
+      beforeApply?.(e);
+      facts.push(prepareFact(e));
+    } catch (err) {
+      failed.push({ event: e, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+    }
+  }
+  return { facts, failed };
+}
+
+/**
+ * The bulk phase of a rebuild: writes facts and the event-keyed rows of a batch without reading
+ * anything back. What depends on other facts (corrections, jurisdictions of instruments registered
+ * later, applicability, stances, divergence) is settled once by `finalizeModel`, with the same
+ * functions as the incremental path.
+ */
+export function bulkApply(u: Unit, model: string, facts: readonly Fact[], registered: Map<string, { position: bigint; jurisdiction: string }>): void {
+  const t = tablesOf(model);
+  for (const f of facts) {
+    if (f.cat !== 'registration' || f.instrumentId === null || f.jurisdiction === null) continue;
+    const cur = registered.get(f.instrumentId);
+    if (!cur || f.position < cur.position) registered.set(f.instrumentId, { position: f.position, jurisdiction: f.jurisdiction });
+  }
+  writeFacts(u, t, facts);
+  u.insertRows(t.instruments, INSTRUMENT_COLUMNS, facts.filter((f) => f.cat === 'registration').flatMap((f) => instrumentRows(f, [])));
+  u.insertRows(
+    t.milestones,
+    MILESTONE_COLUMNS,
+    facts
+      .filter((f) => f.cat === 'milestone' || f.cat === 'applicability')
+      .flatMap((f) => milestoneRows(f, [], f.instrumentId ? (registered.get(f.instrumentId)?.jurisdiction ?? null) : null)),
+  );
+}
+
+function writeFacts(u: Unit, t: ModelTables, facts: readonly Fact[]): void {
+  u.insertRows(t.facts, FACT_COLUMNS, facts.map(factRow), 'ON CONFLICT (event_id) DO NOTHING');
+  const js = new Set<string>();
+  for (const f of facts) {
+    if (f.cat === 'registration' && f.jurisdiction) js.add(`${f.jurisdiction}\u0000instrument`);
+    if (f.cat === 'stance' && f.jurisdiction) js.add(`${f.jurisdiction}\u0000stance`);
+  }
+  u.insertRows(
+    t.jurisdictions,
+    ['jurisdiction', 'source'],
+    [...js].sort().map((k) => k.split('\u0000')),
+    'ON CONFLICT (jurisdiction, source) DO NOTHING',
+  );
+}
+
+async function recompute(u: Unit, t: ModelTables, facts: readonly Fact[], opts: ApplyOptions): Promise<string | null> {
+  const batch = new Map(facts.map((f) => [f.eventId, f]));
+  const amendments = facts.filter(isAmendment);
+  const missingTargets = amendments.map((a) => a.targetEventId).filter((id): id is string => id !== null && !batch.has(id));
+  const known = new Map<string, Fact>([...(await selectFacts(u, t, 'event_id', missingTargets)), ...facts].map((f) => [f.eventId, f]));
+  const targetOf = (a: Fact) => (a.targetEventId === null ? undefined : known.get(a.targetEventId));
+
+  // Event-keyed read models: registrations and milestones, one key per event.
+  const eventKeys = new Map<string, Fact>();
+  for (const f of facts) if (EVENT_KEYED.has(f.cat)) eventKeys.set(f.eventId, f);
+  for (const a of amendments) {
+    const tg = targetOf(a);
+    if (tg && EVENT_KEYED.has(tg.cat)) eventKeys.set(tg.eventId, tg);
+  }
+  const related = groupByTarget(mergeFacts(amendments, await selectFacts(u, t, 'target_event_id', [...eventKeys.keys()])));
+
+  const applicInstruments = new Set<string>();
+  const stanceJurisdictions = new Set<string>();
+  let kMin: string | null = null;
+  const lower = (k: string) => (kMin === null || k < kMin ? k : kMin);
+  for (const f of facts) {
+    const subject = isAmendment(f) ? targetOf(f) : f;
+    if (!subject) continue;
+    if (subject.cat === 'applicability' && subject.instrumentId) applicInstruments.add(subject.instrumentId);
+    if (subject.cat === 'stance') {
+      if (subject.jurisdiction) stanceJurisdictions.add(subject.jurisdiction);
+      kMin = lower(f.kt);
+    }
+  }
+
+  const newRegistrations = facts.filter((f) => f.cat === 'registration' && f.instrumentId !== null);
+  const instrumentIds = new Set<string>([...applicInstruments, ...newRegistrations.map((f) => f.instrumentId as string)]);
+  for (const f of eventKeys.values()) if (f.instrumentId) instrumentIds.add(f.instrumentId);
+  const registrations = mergeFacts(
+    newRegistrations,
+    await selectFacts(u, t, 'instrument_id', [...instrumentIds], ` AND cat = 'registration'`),
+  );
+  const jurisdictionOf = jurisdictionMap(registrations);
+
+  writeEventKeys(u, t, [...eventKeys.values()], related, jurisdictionOf);
+  setJurisdictions(u, t, [...new Set(newRegistrations.map((f) => f.instrumentId as string))].sort().map((i) => [i, jurisdictionOf.get(i) ?? null]));
+
+  if (applicInstruments.size > 0) await writeApplicability(u, t, [...applicInstruments], facts, jurisdictionOf);
+  if (stanceJurisdictions.size > 0) await writeStances(u, t, [...stanceJurisdictions], facts);
+  if (kMin !== null) {
+    await u.lock(`div:${t.model}`);
+    await writeDivergence(u, t, opts.codebook, kMin, facts, stanceJurisdictions);
+  }
+  return kMin;
+}
+
+/** Milestones and applicability carry their instrument's jurisdiction: set it where a registration arrived. */
+function setJurisdictions(u: Unit, t: ModelTables, pairs: readonly (readonly [string, string | null])[]): void {
+  if (pairs.length === 0) return;
+  for (const table of [t.milestones, t.applicability]) {
+    if (u.dialect === 'postgres') {
+      u.write(
+        `UPDATE ${table} m SET jurisdiction = v.j FROM unnest(?::text[], ?::text[]) AS v(i, j) WHERE m.instrument_id = v.i AND m.jurisdiction IS DISTINCT FROM v.j`,
+        [pairs.map((p) => p[0]), pairs.map((p) => p[1])],
+      );
+    } else {
+      for (const [i, j] of pairs) u.write(`UPDATE ${table} SET jurisdiction = ? WHERE instrument_id = ? AND jurisdiction IS NOT ?`, [j, i, j]);
+    }
+  }
+}
+
+/** Recomputes registrations and milestones, one key per event, from the event and its corrections and retractions. */
+function writeEventKeys(u: Unit, t: ModelTables, keys: readonly Fact[], related: Map<string, Fact[]>, jurisdictionOf: Map<string, string>): void {
+  const regKeys = keys.filter((f) => f.cat === 'registration');
+  const milestoneKeys = keys.filter((f) => f.cat !== 'registration');
+  deleteIn(u, t.instruments, 'event_id', regKeys.map((f) => f.eventId));
+  u.insertRows(t.instruments, INSTRUMENT_COLUMNS, regKeys.flatMap((f) => instrumentRows(f, related.get(f.eventId) ?? [])));
+  deleteIn(u, t.milestones, 'event_id', milestoneKeys.map((f) => f.eventId));
+  u.insertRows(
+    t.milestones,
+    MILESTONE_COLUMNS,
+    milestoneKeys.flatMap((f) => milestoneRows(f, related.get(f.eventId) ?? [], f.instrumentId ? (jurisdictionOf.get(f.instrumentId) ?? null) : null)),
+  );
+}
+
+function deleteIn(u: Unit, table: string, column: string, values: readonly string[]): void {
+  for (const part of inList(u.dialect, column, values)) u.write(`DELETE FROM ${table} WHERE ${part.sql}`, part.params);
+}
+
+/** Recomputes the applicability rows of some instruments from all their facts. */
+export async function writeApplicability(u: Unit, t: ModelTables, instruments: readonly string[], batch: readonly Fact[], jurisdictionOf?: Map<string, string>): Promise<void> {
+  const set = new Set(instruments);
+  const bases = mergeFacts(
+    batch.filter((f) => f.cat === 'applicability' && f.instrumentId !== null && set.has(f.instrumentId)),
+    await selectFacts(u, t, 'instrument_id', instruments, ` AND cat = 'applicability'`),
+  );
+  const ids = new Set(bases.map((b) => b.eventId));
+  const related = mergeFacts(
+    batch.filter((f) => isAmendment(f) && f.targetEventId !== null && ids.has(f.targetEventId)),
+    await selectFacts(u, t, 'target_event_id', [...ids]),
+  );
+  const juris = jurisdictionOf ?? jurisdictionMap(await selectFacts(u, t, 'instrument_id', instruments, ` AND cat = 'registration'`));
+  const byInstrument = new Map<string, Fact[]>();
+  for (const b of bases) byInstrument.set(b.instrumentId as string, [...(byInstrument.get(b.instrumentId as string) ?? []), b]);
+  deleteIn(u, t.applicability, 'instrument_id', instruments);
+  const rows: unknown[][] = [];
+  for (const i of [...set].sort()) {
+    const fs = byInstrument.get(i) ?? [];
+    const fIds = new Set(fs.map((f) => f.eventId));
+    rows.push(...applicabilityRows(i, fs, related.filter((r) => fIds.has(r.targetEventId as string)), juris.get(i) ?? null));
+  }
+  u.insertRows(t.applicability, APPLICABILITY_COLUMNS, rows);
+}
+
+/** Recomputes the stance rows of some jurisdictions from all their codings. */
+export async function writeStances(u: Unit, t: ModelTables, jurisdictions: readonly string[], batch: readonly Fact[]): Promise<void> {
+  const set = new Set(jurisdictions);
+  const codings = mergeFacts(
+    batch.filter((f) => f.cat === 'stance' && f.jurisdiction !== null && set.has(f.jurisdiction)),
+    await selectFacts(u, t, 'jurisdiction', jurisdictions, ` AND cat = 'stance'`),
+  );
+  const ids = new Set(codings.map((c) => c.eventId));
+  const related = mergeFacts(
+    batch.filter((f) => isAmendment(f) && f.targetEventId !== null && ids.has(f.targetEventId)),
+    await selectFacts(u, t, 'target_event_id', [...ids]),
+  );
+  const targetJ = new Map(codings.map((c) => [c.eventId, c.jurisdiction as string]));
+  deleteIn(u, t.stances, 'jurisdiction', jurisdictions);
+  const rows: unknown[][] = [];
+  for (const j of [...set].sort()) {
+    const own = codings.filter((c) => c.jurisdiction === j);
+    rows.push(...stanceRows(j, [...own, ...related.filter((r) => targetJ.get(r.targetEventId as string) === j)]));
+  }
+  u.insertRows(t.stances, STANCE_COLUMNS, rows);
+}
+
+/**
+ * Facts are immutable (an event id always gives the same fact), so parsed facts can be kept across
+ * batches and models; only which ids a model holds is read each time.
+ */
+const FACT_CACHE = new Map<string, Fact>();
+
+async function factsById(r: Reader, t: ModelTables, ids: readonly string[]): Promise<Fact[]> {
+  const missing = ids.filter((id) => !FACT_CACHE.has(id));
+  if (missing.length > 0) {
+    if (FACT_CACHE.size + missing.length > 250_000) FACT_CACHE.clear();
+    for (const f of await selectFacts(r, t, 'event_id', missing)) FACT_CACHE.set(f.eventId, f);
+  }
+  return ids.map((id) => FACT_CACHE.get(id)).filter((f): f is Fact => f !== undefined);
+}
+
+/** Every stance coding and every correction or retraction of one. */
+export async function loadStanceFacts(r: Reader, t: ModelTables, batch: readonly Fact[] = []): Promise<Fact[]> {
+  const codingIds = (await r.query<{ event_id: string }>(`SELECT event_id FROM ${t.facts} WHERE cat = 'stance'`)).map((x) => x.event_id);
+  const codings = mergeFacts(batch.filter((f) => f.cat === 'stance'), await factsById(r, t, codingIds));
+  const ids = new Set(codings.map((c) => c.eventId));
+  const amendmentIds = (
+    await r.query<{ event_id: string }>(`SELECT c.event_id FROM ${t.facts} c JOIN ${t.facts} s ON s.event_id = c.target_event_id WHERE s.cat = 'stance'`)
+  ).map((x) => x.event_id);
+  const batchIds = batch.filter((f) => f.cat === 'stance').map((f) => f.eventId);
+  const related = mergeFacts(
+    batch.filter((f) => isAmendment(f) && f.targetEventId !== null && ids.has(f.targetEventId)),
+    await factsById(r, t, amendmentIds),
+    await selectFacts(r, t, 'target_event_id', batchIds),
+  );
+  return [...codings, ...related];
+}
+
+/**
+ * Rewrites the divergence points known from `kMin` on, for the series of `only` (the jurisdictions
+ * whose stances changed; null: every series). Other series depend on unchanged facts and stay.
+ */
+export async function writeDivergence(u: Unit, t: ModelTables, cb: Codebook, kMin: string, batch: readonly Fact[], only: ReadonlySet<string> | null): Promise<void> {
+  const facts = await loadStanceFacts(u, t, batch);
+  const js = only ? [...only].sort() : [];
+  const ph = placeholders(js.length);
+  const inSet = only ? DEFAULT_JURISDICTIONS.some((j) => only.has(j)) : true;
+  const filter = only ? ` AND (${inSet ? "scope = 'global' OR " : ''}a IN (${ph}) OR b IN (${ph}))` : '';
+  const filterParams = only ? [...js, ...js] : [];
+  let prior: PriorPoint[] = [];
+  if (kMin > NEG_INF) {
+    // Only the points the sweep can look at: from the earliest valid time it can change, plus, per
+    // series, the point in force just before it (as known before kMin).
+    const vtMin = earliestAffected(facts, kMin) ?? NEG_INF;
+    prior = await u.query<PriorPoint>(`SELECT series, vt, kt, payload FROM ${t.divPoints} WHERE kt < ? AND vt >= ?${filter}`, [kMin, vtMin, ...filterParams]);
+    if (vtMin > NEG_INF) {
+      const dims = [AGGREGATE, ...cb.dimensions.map((d) => d.id)];
+      const all = [...new Set(facts.map((f) => f.jurisdiction).filter((j): j is string => j !== null))].sort();
+      const series = new Set<string>(inSet ? [globalSeries(AGGREGATE)] : []);
+      for (const j of js) for (const x of all) if (x !== j) for (const d of dims) series.add(pairSeries(j, x, d));
+      prior.push(...(await anchors(u, t, [...series].sort(), vtMin, kMin)));
+    }
+  }
+  const points = divergenceSweep(facts, cb, { kMin, prior, only });
+  // Most points known from kMin on come out as they were: write only the difference.
+  const stored = await u.query<{ series: string; vt: string; kt: string; payload: string; caused_by: string }>(
+    `SELECT series, vt, kt, payload, caused_by FROM ${t.divPoints} WHERE kt >= ?${filter}`,
+    [kMin, ...filterParams],
+  );
+  const key = (series: string, vt: string, kt: string) => `${series}\u0000${vt}\u0000${kt}`;
+  const wanted = new Map(points.map((p) => [key(p.series, p.vt, p.kt), p]));
+  const stale: string[][] = [];
+  for (const row of stored) {
+    const k = key(row.series, row.vt, row.kt);
+    const p = wanted.get(k);
+    if (p && p.payload === row.payload && canonical(p.causedBy) === row.caused_by) wanted.delete(k);
+    else stale.push([row.series, row.vt, row.kt]);
+  }
+  for (const c of chunks(stale, 300)) {
+    u.write(`DELETE FROM ${t.divPoints} WHERE (series, vt, kt) IN (${c.map(() => '(?, ?, ?)').join(', ')})`, c.flat());
+  }
+  u.insertRows(t.divPoints, DIV_COLUMNS, [...wanted.values()].map(divRow));
+}
+
+/** Per series, the point in force just before `vt` as known before `kMin` (one index seek each). */
+async function anchors(r: Reader, t: ModelTables, series: readonly string[], vt: string, kMin: string): Promise<PriorPoint[]> {
+  if (series.length === 0) return [];
+  const inner = (key: string) => `SELECT series, vt, kt, payload FROM ${t.divPoints} WHERE series = ${key} AND vt < ? AND kt < ? ORDER BY vt DESC, kt DESC LIMIT 1`;
+  if (r.dialect === 'postgres') {
+    return r.query<PriorPoint>(`SELECT p.* FROM unnest(?::text[]) AS k(s) CROSS JOIN LATERAL (${inner('k.s')}) p`, [series, vt, kMin]);
+  }
+  const out: PriorPoint[] = [];
+  for (const c of chunks(series, 300)) {
+    out.push(...(await r.query<PriorPoint>(c.map((_, i) => `SELECT * FROM (${inner('?')}) q${i}`).join(' UNION ALL '), c.flatMap((s) => [s, vt, kMin]))));
+  }
+  return out;
+}
+
+/**
+ * The end of a rebuild's bulk phase: secondary indexes, then everything that depends on other facts —
+ * events with corrections or retractions, milestones of instruments registered later in the log,
+ * applicability, stances and divergence — over every fact of the model.
+ */
+export async function finalizeModel(run: <T>(fn: (u: Unit) => Promise<T>) => Promise<T>, model: string, cb: Codebook): Promise<void> {
+  const t = tablesOf(model);
+  await run((u) => {
+    for (const s of modelIndexDdl(model)) u.write(s);
+    return Promise.resolve();
+  });
+  await run(async (u) => {
+    const amendments = (await u.query<FactRow>(`SELECT * FROM ${t.facts} WHERE cat IN ('correction', 'retraction')`)).map(factFromRow);
+    const targets = (await selectFacts(u, t, 'event_id', amendments.map((a) => a.targetEventId as string))).filter((f) => EVENT_KEYED.has(f.cat));
+    if (targets.length === 0) return;
+    const related = groupByTarget(await selectFacts(u, t, 'target_event_id', targets.map((f) => f.eventId)));
+    const instruments = [...new Set(targets.map((f) => f.instrumentId).filter((i): i is string => i !== null))];
+    const jurisdictionOf = jurisdictionMap(await selectFacts(u, t, 'instrument_id', instruments, ` AND cat = 'registration'`));
+    writeEventKeys(u, t, targets, related, jurisdictionOf);
+  });
+  await run((u) => {
+    u.write(
+      `UPDATE ${t.milestones} SET jurisdiction = (SELECT f.jurisdiction FROM ${t.facts} f WHERE f.cat = 'registration' AND f.instrument_id = ${t.milestones}.instrument_id ORDER BY f.position LIMIT 1) WHERE jurisdiction IS NULL`,
+    );
+    return Promise.resolve();
+  });
+  // Applicability and stances on one connection while divergence is computed and written on another.
+  const perKey = (async () => {
+    const instruments = await run(async (u) =>
+      (await u.query<{ instrument_id: string }>(`SELECT DISTINCT instrument_id FROM ${t.facts} WHERE cat = 'applicability'`)).map((r) => r.instrument_id).sort(),
+    );
+    for (const c of chunks(instruments, 500)) await run((u) => writeApplicability(u, t, c, []));
+    const jurisdictions = await run(async (u) =>
+      (await u.query<{ jurisdiction: string }>(`SELECT DISTINCT jurisdiction FROM ${t.facts} WHERE cat = 'stance'`)).map((r) => r.jurisdiction).sort(),
+    );
+    for (const c of chunks(jurisdictions, 50)) await run((u) => writeStances(u, t, c, []));
+  })();
+  const divergence = run(async (u) => {
+    await u.lock(`div:${model}`);
+    await writeDivergence(u, t, cb, NEG_INF, [], null);
+  });
+  await Promise.all([perKey, divergence]);
+}

@@ -1,0 +1,55 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { deadLetterDdl, dropModelDdl, MODEL_LAYOUT, modelDdl, SHARED_TABLES, tableDdl } from './schema';
+import type { Dialect } from './sql';
+
+export const DEFAULT_PROJECTOR = 'projector';
+
+async function up(q: QueryRunner, dialect: Dialect): Promise<void> {
+  for (const t of SHARED_TABLES) for (const s of tableDdl(dialect, t)) await q.query(s);
+  for (const s of deadLetterDdl(dialect)) await q.query(s);
+  for (const s of modelDdl(dialect, 'v1')) await q.query(s);
+  const ph = (n: number) => (dialect === 'postgres' ? `$${n}` : '?');
+  const epoch = new Date(0).toISOString();
+  await q.query(
+    `INSERT INTO rm_state (projector, active_model, switched_at) VALUES (${ph(1)}, ${ph(2)}, ${ph(3)}) ON CONFLICT (projector) DO NOTHING`,
+    [DEFAULT_PROJECTOR, 'v1', epoch],
+  );
+  await q.query(
+    `INSERT INTO rm_models (model, kind, version, name, status, params, layout, created_at, events)
+     VALUES (${ph(1)}, 'version', 1, NULL, 'active', '{}', ${ph(2)}, ${ph(3)}, 0) ON CONFLICT (model) DO NOTHING`,
+    ['v1', MODEL_LAYOUT, epoch],
+  );
+}
+
+async function down(q: QueryRunner): Promise<void> {
+  const rows = (await q.query(`SELECT model FROM rm_models`)) as { model: string }[];
+  for (const r of rows) for (const s of dropModelDdl(r.model)) await q.query(s);
+  for (const t of ['rm_dead_letters', 'rm_checkpoints', 'rm_models', 'rm_state']) await q.query(`DROP TABLE IF EXISTS ${t}`);
+}
+
+/** Read models on PostgreSQL: bookkeeping tables and version 1 of the model tables. */
+export class ProjectionsInitPostgres1764400000200 implements MigrationInterface {
+  name = 'ProjectionsInitPostgres1764400000200';
+  up(q: QueryRunner): Promise<void> {
+    return up(q, 'postgres');
+  }
+  down(q: QueryRunner): Promise<void> {
+    return down(q);
+  }
+}
+
+/** Read models on SQLite: the same tables. */
+export class ProjectionsInitSqlite1764400000200 implements MigrationInterface {
+  name = 'ProjectionsInitSqlite1764400000200';
+  up(q: QueryRunner): Promise<void> {
+    return up(q, 'sqlite');
+  }
+  down(q: QueryRunner): Promise<void> {
+    return down(q);
+  }
+}
+
+/** The read-model migrations for a dialect, to append to the ordered migration list. */
+export function projectionMigrations(kind: 'postgres' | 'sqlite'): (new () => unknown)[] {
+  return kind === 'postgres' ? [ProjectionsInitPostgres1764400000200] : [ProjectionsInitSqlite1764400000200];
+}

@@ -1,0 +1,815 @@
+import {
+  aggregateIndex,
+  CODEBOOK_V1,
+  type Codebook,
+  type CodedValue,
+  type ComplianceGap,
+  complianceGap,
+  distanceToReference,
+  type IndexOptions,
+  pairMatrix,
+  type Profile,
+  type StanceValue,
+  type WeightScheme,
+} from '@regstream/domain';
+import type { DataSource } from 'typeorm';
+import {
+  AGGREGATE,
+  DEFAULT_JURISDICTIONS,
+  emptyPayload,
+  type GlobalPayload,
+  globalSeries,
+  expandPair,
+  type PairCoverage,
+  type PairPayload,
+  pairSeries,
+  type SeriesScope,
+} from './compute/divergence';
+import { parseJson } from './json';
+import { DEFAULT_PROJECTOR } from './migrations';
+import { MODEL_ID } from './schema';
+import { type Reader, SqlDb } from './sql';
+import { chunks, type ModelTables, placeholders, tablesOf } from './tables';
+import { addDays, cmp, INF, NEG_INF, norm } from './time';
+
+export class UnknownModelError extends Error {
+  constructor(readonly model: string) {
+    super(`no read model '${model}'`);
+    this.name = 'UnknownModelError';
+  }
+}
+
+export interface Freshness {
+  readonly position: string | null;
+  readonly updatedAt: string | null;
+}
+
+/** Valid time (`asOf`, default now) and known time (`knownAt`, default: everything known). */
+export interface Bitemporal {
+  readonly asOf?: string;
+  readonly knownAt?: string;
+  /** A model id (`v2`) or a named research model (`eu2024`); default the live model. */
+  readonly model?: string;
+}
+
+export interface Citation {
+  readonly url: string;
+  readonly pinpoint?: string;
+  readonly tier: string;
+  readonly retrievedAt: string;
+  readonly lastVerifiedAt: string;
+}
+
+export interface Milestone {
+  readonly eventId: string;
+  readonly instrumentId: string;
+  readonly instrumentTitle: string | null;
+  readonly type: string;
+  readonly validTime: string;
+  readonly knownTime: string;
+  readonly provision?: string;
+  readonly summary?: string;
+  readonly future: boolean;
+  readonly citation: Citation | null;
+  readonly details: Record<string, unknown>;
+}
+
+export interface TimelineResult {
+  readonly asOf: string;
+  readonly knownAt: string | null;
+  readonly freshness: Freshness;
+  readonly lanes: { readonly jurisdiction: string; readonly milestones: Milestone[] }[];
+  readonly truncated: boolean;
+  readonly coverage: Record<string, number>;
+}
+
+export interface InstrumentView {
+  readonly id: string;
+  readonly jurisdiction: string;
+  readonly kind: string;
+  readonly legalForce: string;
+  readonly issuingBody: string;
+  readonly titles: Record<string, string>;
+  readonly identifiers: Record<string, string>;
+  readonly status: string;
+  readonly statusSince: string | null;
+  readonly citation: Citation | null;
+}
+
+export interface ApplicabilityView {
+  readonly provision: string;
+  readonly appliesFrom: string;
+  readonly history: readonly { eventId: string; type: string; date: string; knownAt: string }[];
+}
+
+export interface StanceView {
+  readonly jurisdiction: string;
+  readonly dimension: string;
+  readonly value: StanceValue;
+  readonly validFrom: string;
+  readonly validTo: string | null;
+  readonly knownAt: string;
+  readonly confidence: number;
+  readonly basis?: string;
+  readonly provisions: readonly string[];
+  readonly evidence: string;
+  readonly citation: Citation | null;
+  readonly eventId: string;
+  readonly codebookVersion: string;
+}
+
+export interface PairView {
+  readonly a: string;
+  readonly b: string;
+  readonly value: number | null;
+  readonly band: readonly [number, number] | null;
+  readonly coverage: PairCoverage;
+  readonly codebookVersion: string;
+  readonly methodologyVersion: string;
+}
+
+export interface DivergenceResult {
+  readonly asOf: string;
+  readonly knownAt: string | null;
+  readonly codebookVersion: string;
+  readonly methodologyVersion: string;
+  readonly jurisdictions: string[];
+  readonly dimension: string | null;
+  readonly variant: 'all' | 'de_jure';
+  readonly weights: WeightScheme;
+  readonly pairs: PairView[];
+  readonly global: GlobalPayload & { readonly codebookVersion: string; readonly methodologyVersion: string };
+  readonly coverage: Record<string, number>;
+  readonly reference?: { jurisdiction: string; value: number | null }[];
+  readonly source: 'change-points' | 'computed';
+  readonly freshness: Freshness;
+}
+
+export interface SeriesPoint {
+  readonly validFrom: string;
+  readonly value: number | null;
+  readonly dispersion: number | null;
+  readonly causedBy: string[];
+}
+
+export interface SeriesResult {
+  readonly scope: SeriesScope;
+  readonly jurisdictions: string[];
+  readonly a?: string;
+  readonly b?: string;
+  readonly dimension: string | null;
+  readonly knownAt: string | null;
+  readonly from: string | null;
+  readonly to: string | null;
+  readonly points: SeriesPoint[];
+  readonly codebookVersion: string;
+  readonly methodologyVersion: string;
+  readonly freshness: Freshness;
+}
+
+export interface QueriesOptions {
+  readonly projector?: string;
+  readonly clock?: () => Date;
+  readonly codebook?: Codebook;
+}
+
+interface Ctx {
+  readonly r: Reader;
+  readonly t: ModelTables;
+  readonly asOf: string;
+  readonly knownAt: string | null;
+}
+
+interface StanceRow {
+  jurisdiction: string;
+  dimension: string;
+  vt_from: string;
+  vt_to: string;
+  event_id: string;
+  codebook_version: string;
+  payload: string;
+}
+
+interface StancePayload {
+  value: StanceValue;
+  confidence: number;
+  basis: 'binding' | 'voluntary' | 'political' | null;
+  provisions: string[];
+  evidence: string;
+  coder: string;
+  citation: Citation | null;
+  validFrom: string;
+  knownAt: string;
+}
+
+const UNION_TERMS = 300;
+
+/**
+ * The read API over the models. Every answer is bitemporal (valid time `asOf`, known time `knownAt`)
+ * and is found with index seeks: per key, the row whose interval contains the instant, never a scan of
+ * history.
+ */
+export class Queries {
+  readonly db: SqlDb;
+  readonly codebook: Codebook;
+  private readonly projector: string;
+  private readonly clock: () => Date;
+
+  constructor(ds: DataSource, opts: QueriesOptions = {}) {
+    this.db = new SqlDb(ds);
+    this.codebook = opts.codebook ?? CODEBOOK_V1;
+    this.projector = opts.projector ?? DEFAULT_PROJECTOR;
+    this.clock = opts.clock ?? (() => new Date());
+  }
+
+  get dimensions(): string[] {
+    return this.codebook.dimensions.map((d) => d.id);
+  }
+
+  private async ctx(r: Reader, q: Bitemporal): Promise<Ctx> {
+    const model = await this.resolveModel(r, q.model);
+    return {
+      r,
+      t: tablesOf(model),
+      asOf: q.asOf === undefined ? this.clock().toISOString() : norm(q.asOf),
+      knownAt: q.knownAt === undefined ? null : norm(q.knownAt),
+    };
+  }
+
+  async resolveModel(r: Reader, model?: string): Promise<string> {
+    if (model === undefined) {
+      const rows = await r.query<{ active_model: string }>(`SELECT active_model FROM rm_state WHERE projector = ?`, [this.projector]);
+      return rows[0]?.active_model ?? 'v1';
+    }
+    const id = MODEL_ID.test(model) ? model : `x_${model}`;
+    if (!MODEL_ID.test(id)) throw new UnknownModelError(model);
+    const rows = await r.query<{ status: string }>(`SELECT status FROM rm_models WHERE model = ?`, [id]);
+    const status = rows[0]?.status;
+    // A model still being built (or whose build failed) does not answer.
+    if (status === undefined || status === 'failed' || status === 'building') throw new UnknownModelError(model);
+    return id;
+  }
+
+  /** Known-time condition: rows current now, or rows whose known interval contains knownAt. */
+  private known(c: Ctx, alias = ''): { sql: string; params: string[] } {
+    const p = alias ? `${alias}.` : '';
+    return c.knownAt === null ? { sql: `${p}kt_to = ?`, params: [INF] } : { sql: `${p}kt_from <= ? AND ${p}kt_to > ?`, params: [c.knownAt, c.knownAt] };
+  }
+
+  async freshness(r: Reader, model: string): Promise<Freshness> {
+    const [row] = await r.query<{ position: string | number | null; updated_at: string | null }>(
+      `SELECT max(position) AS position, max(updated_at) AS updated_at FROM rm_checkpoints WHERE projector = ? AND version = ?`,
+      [this.projector, model],
+    );
+    return { position: row?.position === null || row?.position === undefined ? null : String(row.position), updatedAt: row?.updated_at ?? null };
+  }
+
+  /** How many of these events the live model has taken in (applied, or dead-lettered as poison). */
+  async settled(ids: readonly string[], model?: string): Promise<number> {
+    if (ids.length === 0) return 0;
+    return this.db.read(async (r) => {
+      const m = await this.resolveModel(r, model);
+      const t = tablesOf(m);
+      let n = 0;
+      for (const c of chunks([...new Set(ids)])) {
+        const [a] = await r.query<{ n: number | string }>(`SELECT count(*) AS n FROM ${t.facts} WHERE event_id IN (${placeholders(c.length)})`, c);
+        const [d] = await r.query<{ n: number | string }>(`SELECT count(*) AS n FROM rm_dead_letters WHERE version = ? AND event_id IN (${placeholders(c.length)})`, [m, ...c]);
+        n += Number(a?.n ?? 0) + Number(d?.n ?? 0);
+      }
+      return n;
+    });
+  }
+
+  /** Jurisdictions seen in the model, from stance codings or instrument registrations. */
+  async jurisdictions(r: Reader, t: ModelTables, source?: 'stance' | 'instrument'): Promise<string[]> {
+    const rows = await r.query<{ jurisdiction: string }>(
+      `SELECT DISTINCT jurisdiction FROM ${t.jurisdictions}${source ? ' WHERE source = ?' : ''}`,
+      source ? [source] : [],
+    );
+    return rows.map((x) => x.jurisdiction).sort();
+  }
+
+  /** One seek per jurisdiction × dimension for the coding valid at asOf as known at knownAt. */
+  async stanceRows(c: Ctx, jurisdictions: readonly string[], dimensions: readonly string[]): Promise<StanceRow[]> {
+    const k = this.known(c);
+    const keys = jurisdictions.flatMap((j) => dimensions.map((d) => [j, d]));
+    const rows = await this.seekEach<StanceRow>(
+      c.r,
+      keys,
+      2,
+      (key) =>
+        `SELECT jurisdiction, dimension, vt_from, vt_to, event_id, codebook_version, payload FROM ${c.t.stances}
+         WHERE jurisdiction = ${key(0)} AND dimension = ${key(1)} AND vt_from <= ? AND ${k.sql} ORDER BY vt_from DESC LIMIT 1`,
+      [c.asOf, ...k.params],
+    );
+    return rows.filter((row) => row.vt_to > c.asOf);
+  }
+
+  private async seekEach<R>(r: Reader, keys: readonly (readonly string[])[], width: number, inner: (key: (i: number) => string) => string, params: readonly unknown[]): Promise<R[]> {
+    if (keys.length === 0) return [];
+    if (r.dialect === 'postgres') {
+      const cols = Array.from({ length: width }, (_, i) => `k${i}`);
+      const sql = `SELECT s.* FROM unnest(${cols.map(() => '?::text[]').join(', ')}) AS k(${cols.join(', ')}) CROSS JOIN LATERAL (${inner((i) => `k.k${i}`)}) s`;
+      return r.query<R>(sql, [...cols.map((_, i) => keys.map((k) => k[i])), ...params]);
+    }
+    const out: R[] = [];
+    const term = inner(() => '?');
+    for (const c of chunks(keys, UNION_TERMS)) {
+      const sql = c.map((_, i) => `SELECT * FROM (${term}) q${i}`).join(' UNION ALL ');
+      out.push(...(await r.query<R>(sql, c.flatMap((k) => [...k, ...params]))));
+    }
+    return out;
+  }
+
+  private stanceView(row: StanceRow): StanceView {
+    const p = parseJson<StancePayload>(row.payload);
+    return {
+      jurisdiction: row.jurisdiction,
+      dimension: row.dimension,
+      value: p.value,
+      validFrom: p.validFrom,
+      validTo: row.vt_to === INF ? null : row.vt_to,
+      knownAt: p.knownAt,
+      confidence: p.confidence,
+      ...(p.basis ? { basis: p.basis } : {}),
+      provisions: p.provisions,
+      evidence: p.evidence,
+      citation: p.citation,
+      eventId: row.event_id,
+      codebookVersion: row.codebook_version,
+    };
+  }
+
+  private profiles(rows: readonly StanceRow[], variant: 'all' | 'de_jure' = 'all'): Map<string, Profile> {
+    const out = new Map<string, Map<string, CodedValue>>();
+    for (const row of rows) {
+      if (row.codebook_version !== this.codebook.version) continue;
+      const p = parseJson<StancePayload>(row.payload);
+      if (variant === 'de_jure' && p.basis !== 'binding') continue;
+      const m = out.get(row.jurisdiction) ?? new Map<string, CodedValue>();
+      m.set(row.dimension, { value: p.value, confidence: p.confidence, ...(p.basis ? { basis: p.basis } : {}) });
+      out.set(row.jurisdiction, m);
+    }
+    return out;
+  }
+
+  private coverage(rows: readonly StanceRow[], jurisdictions: readonly string[], dimensions: readonly string[]): Record<string, number> {
+    const out: Record<string, number> = {};
+    const js = new Set(jurisdictions);
+    for (const d of dimensions) {
+      const coded = new Set(rows.filter((r) => r.dimension === d && js.has(r.jurisdiction)).map((r) => r.jurisdiction));
+      out[d] = jurisdictions.length === 0 ? 0 : coded.size / jurisdictions.length;
+    }
+    return out;
+  }
+
+  /** Per-dimension coverage of the stance matrix over some jurisdictions (all coded ones by default). */
+  private async coverageFor(c: Ctx, jurisdictions?: readonly string[]): Promise<Record<string, number>> {
+    const js = jurisdictions && jurisdictions.length ? jurisdictions : await this.jurisdictions(c.r, c.t, 'stance');
+    return this.coverage(await this.stanceRows(c, js, this.dimensions), js, this.dimensions);
+  }
+
+  async stances(q: Bitemporal & { jurisdictions?: readonly string[]; dimensions?: readonly string[] }) {
+    return this.db.read(async (r) => {
+      const c = await this.ctx(r, q);
+      const js = q.jurisdictions?.length ? [...new Set(q.jurisdictions)].sort() : await this.jurisdictions(r, c.t, 'stance');
+      const dims = q.dimensions?.length ? [...new Set(q.dimensions)] : this.dimensions;
+      const rows = await this.stanceRows(c, js, dims);
+      const stances = rows.map((row) => this.stanceView(row)).sort((x, y) => cmp(x.jurisdiction, y.jurisdiction) || cmp(x.dimension, y.dimension));
+      return {
+        asOf: c.asOf,
+        knownAt: c.knownAt,
+        codebookVersion: this.codebook.version,
+        stances,
+        coverage: this.coverage(rows, js, dims),
+        freshness: await this.freshness(r, c.t.model),
+      };
+    });
+  }
+
+  async timeline(q: Bitemporal & { jurisdictions?: readonly string[]; instruments?: readonly string[]; types?: readonly string[]; from?: string; to?: string; limit?: number }): Promise<TimelineResult> {
+    return this.db.read(async (r) => {
+      const c = await this.ctx(r, q);
+      const limit = Math.min(Math.max(q.limit ?? 1000, 1), 10000);
+      const milestones = await this.milestones(c, { ...q, limit: limit + 1 });
+      const truncated = milestones.length > limit;
+      const page = milestones.slice(0, limit);
+      const lanes = new Map<string, Milestone[]>();
+      for (const m of page) {
+        const j = m.jurisdiction ?? 'unknown';
+        lanes.set(j, [...(lanes.get(j) ?? []), m.milestone]);
+      }
+      return {
+        asOf: c.asOf,
+        knownAt: c.knownAt,
+        freshness: await this.freshness(r, c.t.model),
+        lanes: [...lanes.entries()].sort(([a], [b]) => cmp(a, b)).map(([jurisdiction, ms]) => ({ jurisdiction, milestones: ms })),
+        truncated,
+        coverage: await this.coverageFor(c, q.jurisdictions),
+      };
+    });
+  }
+
+  private async milestones(
+    c: Ctx,
+    q: { jurisdictions?: readonly string[]; instruments?: readonly string[]; types?: readonly string[]; from?: string; to?: string; limit: number },
+  ): Promise<{ jurisdiction: string | null; milestone: Milestone }[]> {
+    const k = this.known(c);
+    const where = [k.sql];
+    const params: unknown[] = [...k.params];
+    if (q.jurisdictions?.length) {
+      where.push(`jurisdiction IN (${placeholders(q.jurisdictions.length)})`);
+      params.push(...q.jurisdictions);
+    }
+    if (q.instruments?.length) {
+      where.push(`instrument_id IN (${placeholders(q.instruments.length)})`);
+      params.push(...q.instruments);
+    }
+    if (q.types?.length) {
+      where.push(`type IN (${placeholders(q.types.length)})`);
+      params.push(...q.types);
+    }
+    if (q.from !== undefined) {
+      where.push('vt >= ?');
+      params.push(norm(q.from));
+    }
+    if (q.to !== undefined) {
+      where.push('vt <= ?');
+      params.push(norm(q.to));
+    }
+    const rows = await c.r.query<{ event_id: string; instrument_id: string; jurisdiction: string | null; type: string; vt: string; payload: string }>(
+      `SELECT event_id, instrument_id, jurisdiction, type, vt, payload FROM ${c.t.milestones} WHERE ${where.join(' AND ')} ORDER BY vt, position, event_id LIMIT ${q.limit}`,
+      params,
+    );
+    const titles = await this.titles(c, rows.map((x) => x.instrument_id));
+    return rows.map((row) => {
+      const p = parseJson<{ validTime: string; knownTime: string; provision?: string; summary?: string; citation: Citation | null; details: Record<string, unknown> }>(row.payload);
+      return {
+        jurisdiction: row.jurisdiction,
+        milestone: {
+          eventId: row.event_id,
+          instrumentId: row.instrument_id,
+          instrumentTitle: titles.get(row.instrument_id) ?? null,
+          type: row.type,
+          validTime: p.validTime,
+          knownTime: p.knownTime,
+          ...(p.provision !== undefined ? { provision: p.provision } : {}),
+          ...(p.summary !== undefined ? { summary: p.summary } : {}),
+          future: row.vt > c.asOf,
+          citation: p.citation,
+          details: p.details,
+        },
+      };
+    });
+  }
+
+  private async titles(c: Ctx, ids: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const k = this.known(c);
+    for (const chunk of chunks([...new Set(ids)])) {
+      const rows = await c.r.query<{ instrument_id: string; payload: string }>(
+        `SELECT instrument_id, payload FROM ${c.t.instruments} WHERE instrument_id IN (${placeholders(chunk.length)}) AND ${k.sql}`,
+        [...chunk, ...k.params],
+      );
+      for (const row of rows) out.set(row.instrument_id, parseJson<{ titles: { en: string } }>(row.payload).titles.en);
+    }
+    return out;
+  }
+
+  private async statuses(c: Ctx, ids: readonly string[]): Promise<Map<string, { status: string; since: string }>> {
+    const k = this.known(c);
+    const rows = await this.seekEach<{ instrument_id: string; status: string; vt: string }>(
+      c.r,
+      ids.map((id) => [id]),
+      1,
+      (key) =>
+        `SELECT instrument_id, status, vt FROM ${c.t.milestones} WHERE instrument_id = ${key(0)} AND vt <= ? AND status_rank > 0 AND ${k.sql} ORDER BY status_rank DESC, vt DESC LIMIT 1`,
+      [c.asOf, ...k.params],
+    );
+    return new Map(rows.map((row) => [row.instrument_id, { status: row.status, since: row.vt }]));
+  }
+
+  private async instrumentRows(c: Ctx, q: { jurisdictions?: readonly string[]; instruments?: readonly string[]; limit?: number; after?: string }): Promise<InstrumentView[]> {
+    const k = this.known(c);
+    const where = [k.sql];
+    const params: unknown[] = [...k.params];
+    if (q.jurisdictions?.length) {
+      where.push(`jurisdiction IN (${placeholders(q.jurisdictions.length)})`);
+      params.push(...q.jurisdictions);
+    }
+    if (q.instruments?.length) {
+      where.push(`instrument_id IN (${placeholders(q.instruments.length)})`);
+      params.push(...q.instruments);
+    }
+    if (q.after !== undefined) {
+      where.push('instrument_id > ?');
+      params.push(q.after);
+    }
+    const limit = Math.min(Math.max(q.limit ?? 1000, 1), 5000);
+    const rows = await c.r.query<{ instrument_id: string; jurisdiction: string; payload: string }>(
+      `SELECT instrument_id, jurisdiction, payload FROM ${c.t.instruments} WHERE ${where.join(' AND ')} ORDER BY instrument_id LIMIT ${limit}`,
+      params,
+    );
+    const statuses = await this.statuses(c, rows.map((x) => x.instrument_id));
+    return rows.map((row) => {
+      const p = parseJson<{ kind: string; legalForce: string; issuingBody: string; titles: Record<string, string>; identifiers: Record<string, string>; citation: Citation | null }>(row.payload);
+      const s = statuses.get(row.instrument_id);
+      return {
+        id: row.instrument_id,
+        jurisdiction: row.jurisdiction,
+        kind: p.kind,
+        legalForce: p.legalForce,
+        issuingBody: p.issuingBody,
+        titles: p.titles,
+        identifiers: p.identifiers,
+        status: s?.status ?? 'registered',
+        statusSince: s?.since ?? null,
+        citation: p.citation,
+      };
+    });
+  }
+
+  async instruments(q: Bitemporal & { jurisdictions?: readonly string[]; instruments?: readonly string[]; limit?: number; after?: string }) {
+    return this.db.read(async (r) => {
+      const c = await this.ctx(r, q);
+      return {
+        asOf: c.asOf,
+        knownAt: c.knownAt,
+        instruments: await this.instrumentRows(c, q),
+        freshness: await this.freshness(r, c.t.model),
+        coverage: await this.coverageFor(c, q.jurisdictions),
+      };
+    });
+  }
+
+  /** One instrument with its milestones and applicability, or null when it is not known at knownAt. */
+  async instrument(id: string, q: Bitemporal) {
+    return this.db.read(async (r) => {
+      const c = await this.ctx(r, q);
+      const [instrument] = await this.instrumentRows(c, { instruments: [id], limit: 1 });
+      if (!instrument) return null;
+      const milestones = (await this.milestones(c, { instruments: [id], limit: 10000 })).map((m) => m.milestone);
+      const applicability = await this.applicabilityOf(c, id);
+      return {
+        asOf: c.asOf,
+        knownAt: c.knownAt,
+        instrument,
+        milestones,
+        applicability,
+        freshness: await this.freshness(r, c.t.model),
+        coverage: await this.coverageFor(c, [instrument.jurisdiction]),
+      };
+    });
+  }
+
+  private async applicabilityOf(c: Ctx, id: string): Promise<ApplicabilityView[]> {
+    const k = this.known(c);
+    const rows = await c.r.query<{ provision: string; payload: string }>(
+      `SELECT provision, payload FROM ${c.t.applicability} WHERE instrument_id = ? AND ${k.sql} AND vt_from <= ? AND vt_to > ? ORDER BY applies_from, provision`,
+      [id, ...k.params, c.asOf, c.asOf],
+    );
+    return rows.map((row) => {
+      const p = parseJson<{ appliesFrom: string; history: ApplicabilityView['history'] }>(row.payload);
+      return { provision: row.provision, appliesFrom: p.appliesFrom, history: p.history };
+    });
+  }
+
+  /** When each provision of an instrument applies, at asOf as known at knownAt (whether or not the instrument's registration is known). */
+  async applicability(id: string, q: Bitemporal): Promise<ApplicabilityView[]> {
+    return this.db.read(async (r) => this.applicabilityOf(await this.ctx(r, q), id));
+  }
+
+  async upcoming(q: Bitemporal & { days?: number; jurisdictions?: readonly string[]; instruments?: readonly string[]; limit?: number }) {
+    return this.db.read(async (r) => {
+      const c = await this.ctx(r, q);
+      const days = q.days ?? 365;
+      const k = this.known(c);
+      const where = ['applies_from >= ?', 'applies_from <= ?', k.sql, 'vt_from <= ?', 'vt_to > ?'];
+      const params: unknown[] = [c.asOf, addDays(c.asOf, days), ...k.params, c.asOf, c.asOf];
+      if (q.jurisdictions?.length) {
+        where.push(`jurisdiction IN (${placeholders(q.jurisdictions.length)})`);
+        params.push(...q.jurisdictions);
+      }
+      if (q.instruments?.length) {
+        where.push(`instrument_id IN (${placeholders(q.instruments.length)})`);
+        params.push(...q.instruments);
+      }
+      const limit = Math.min(Math.max(q.limit ?? 1000, 1), 10000);
+      const rows = await r.query<{ instrument_id: string; provision: string; jurisdiction: string | null; payload: string }>(
+        `SELECT instrument_id, provision, jurisdiction, payload FROM ${c.t.applicability} WHERE ${where.join(' AND ')} ORDER BY applies_from, instrument_id, provision LIMIT ${limit}`,
+        params,
+      );
+      return {
+        asOf: c.asOf,
+        knownAt: c.knownAt,
+        days,
+        items: rows.map((row) => ({
+          instrumentId: row.instrument_id,
+          jurisdiction: row.jurisdiction,
+          provision: row.provision,
+          appliesFrom: parseJson<{ appliesFrom: string }>(row.payload).appliesFrom,
+        })),
+        freshness: await this.freshness(r, c.t.model),
+        coverage: await this.coverageFor(c, q.jurisdictions),
+      };
+    });
+  }
+
+  async gap(q: Bitemporal & { from: string; to: string }): Promise<ComplianceGap & { asOf: string; knownAt: string | null; methodologyVersion: string; freshness: Freshness; coverage: Record<string, number> }> {
+    return this.db.read(async (r) => {
+      const c = await this.ctx(r, q);
+      const rows = await this.stanceRows(c, [q.from, q.to], this.dimensions);
+      const profiles = this.profiles(rows);
+      const gap = complianceGap(this.codebook, q.from, profiles.get(q.from) ?? new Map(), q.to, profiles.get(q.to) ?? new Map());
+      return {
+        ...gap,
+        asOf: c.asOf,
+        knownAt: c.knownAt,
+        methodologyVersion: this.codebook.methodologyVersion,
+        freshness: await this.freshness(r, c.t.model),
+        coverage: this.coverage(rows, [q.from, q.to], this.dimensions),
+      };
+    });
+  }
+
+  /** Seeks the point of each series in force at asOf as known at knownAt. */
+  private async seekPoints(c: Ctx, series: readonly string[]): Promise<Map<string, { payload: string; vt: string; causedBy: string[] }>> {
+    const rows = await this.seekEach<{ series: string; vt: string; payload: string; caused_by: string }>(
+      c.r,
+      series.map((x) => [x]),
+      1,
+      (key) =>
+        `SELECT series, vt, kt, payload, caused_by FROM ${c.t.divPoints} WHERE series = ${key(0)} AND vt <= ?${c.knownAt === null ? '' : ' AND kt <= ?'} ORDER BY vt DESC, kt DESC LIMIT 1`,
+      c.knownAt === null ? [c.asOf] : [c.asOf, c.knownAt],
+    );
+    return new Map(rows.map((x) => [x.series, { payload: x.payload, vt: x.vt, causedBy: parseJson<string[]>(x.caused_by) }]));
+  }
+
+  async divergence(
+    q: Bitemporal & { jurisdictions?: readonly string[]; dimensions?: readonly string[]; variant?: 'all' | 'de_jure'; weights?: WeightScheme },
+  ): Promise<DivergenceResult> {
+    return this.db.read(async (r) => {
+      const c = await this.ctx(r, q);
+      const js = [...new Set(q.jurisdictions?.length ? q.jurisdictions : DEFAULT_JURISDICTIONS)].sort();
+      const dims = q.dimensions?.length ? [...new Set(q.dimensions)] : null;
+      const variant = q.variant ?? 'all';
+      const weights = q.weights ?? 'codebook';
+      const ref = this.codebook.referenceRegime;
+      const versions = { codebookVersion: this.codebook.version, methodologyVersion: this.codebook.methodologyVersion };
+      const stanceRows = await this.stanceRows(c, [...new Set([...js, ref])], this.dimensions);
+      const coverage = this.coverage(stanceRows, js, dims ?? this.dimensions);
+      const base = { asOf: c.asOf, knownAt: c.knownAt, ...versions, jurisdictions: js, dimension: dims ? dims.join(',') : null, variant, weights, coverage };
+      const freshness = await this.freshness(r, c.t.model);
+      const stored = variant === 'all' && weights === 'codebook' && (dims === null || dims.length === 1);
+      if (stored) {
+        const dim = dims?.[0] ?? AGGREGATE;
+        const pairs: [string, string][] = [];
+        for (let i = 0; i < js.length; i++) for (let j = i + 1; j < js.length; j++) pairs.push([js[i] as string, js[j] as string]);
+        const refPairs = js.filter((j) => j !== ref);
+        const storedGlobal = dim === AGGREGATE && sameSet(js, DEFAULT_JURISDICTIONS);
+        const keys = [...pairs.map(([a, b]) => pairSeries(a, b, dim)), ...refPairs.map((j) => pairSeries(j, ref, dim)), ...(storedGlobal ? [globalSeries(dim)] : [])];
+        const points = await this.seekPoints(c, keys);
+        const emptyPair = emptyPayload(this.codebook, 'pair', dim);
+        const pairOf = (a: string, b: string) => expandPair(this.codebook, parseJson<PairPayload>(points.get(pairSeries(a, b, dim))?.payload ?? emptyPair), dim);
+        const pairViews: PairView[] = pairs.map(([a, b]) => ({ a, b, ...pairOf(a, b), ...versions }));
+        const global = storedGlobal
+          ? parseJson<GlobalPayload>(points.get(globalSeries(dim))?.payload ?? emptyPayload(this.codebook, 'global', dim))
+          : aggregateOf(pairViews);
+        const reference = refPairs.map((j) => ({ jurisdiction: j, value: pairOf(j, ref).value }));
+        return {
+          ...base,
+          pairs: pairViews,
+          global: { ...global, ...versions },
+          coverage,
+          ...(reference.some((x) => x.value !== null) ? { reference } : {}),
+          source: 'change-points',
+          freshness,
+        };
+      }
+      const profiles = this.profiles(stanceRows, variant);
+      const opts: IndexOptions = { weights, variant, ...(dims ? { dimensions: dims } : {}) };
+      const entries = pairMatrix(this.codebook, profiles, js, opts);
+      const agg = aggregateIndex(entries);
+      const reference = distanceToReference(this.codebook, profiles, js, ref, opts).map((x) => ({ jurisdiction: x.jurisdiction, value: x.index.value }));
+      return {
+        ...base,
+        pairs: entries.map((e) => ({ a: e.a, b: e.b, value: e.index.value, band: e.index.band, coverage: e.index.coverage, ...versions })),
+        global: { value: agg.value, dispersion: agg.dispersion, pairs: agg.pairs, pairsWithoutOverlap: agg.pairsWithoutOverlap, meanCoverage: agg.meanCoverage, ...versions },
+        ...(reference.some((x) => x.value !== null) ? { reference } : {}),
+        source: 'computed',
+        freshness,
+      };
+    });
+  }
+
+  /** A stored series as known at knownAt, between from and to (the point in force at `from` first). */
+  private async readSeries(c: Ctx, series: string, from: string, to: string, limit: number): Promise<{ vt: string; payload: string; causedBy: string[] }[]> {
+    const k = c.knownAt === null ? '' : ' AND kt <= ?';
+    const kp = c.knownAt === null ? [] : [c.knownAt];
+    const anchor = await c.r.query<{ vt: string; kt: string; payload: string; caused_by: string }>(
+      `SELECT vt, kt, payload, caused_by FROM ${c.t.divPoints} WHERE series = ? AND vt <= ?${k} ORDER BY vt DESC, kt DESC LIMIT 1`,
+      [series, from, ...kp],
+    );
+    const rest = await c.r.query<{ vt: string; kt: string; payload: string; caused_by: string }>(
+      `SELECT vt, kt, payload, caused_by FROM ${c.t.divPoints} WHERE series = ? AND vt > ? AND vt <= ?${k} ORDER BY vt, kt LIMIT ${limit * 4}`,
+      [series, from, to, ...kp],
+    );
+    const byVt = new Map<string, { vt: string; kt: string; payload: string; causedBy: string[] }>();
+    for (const row of [...anchor, ...rest]) {
+      const cur = byVt.get(row.vt);
+      if (!cur || cur.kt < row.kt) byVt.set(row.vt, { vt: row.vt, kt: row.kt, payload: row.payload, causedBy: parseJson<string[]>(row.caused_by) });
+    }
+    const out: { vt: string; payload: string; causedBy: string[] }[] = [];
+    for (const p of [...byVt.values()].sort((x, y) => cmp(x.vt, y.vt))) {
+      if (out.length > 0 && out[out.length - 1]?.payload === p.payload) continue;
+      out.push(p);
+    }
+    return out.slice(0, limit);
+  }
+
+  async series(q: { knownAt?: string; model?: string; jurisdictions?: readonly string[]; dimension?: string; a?: string; b?: string; from?: string; to?: string; limit?: number }): Promise<SeriesResult> {
+    return this.db.read(async (r) => {
+      const c = await this.ctx(r, { ...(q.knownAt !== undefined ? { knownAt: q.knownAt } : {}), ...(q.model !== undefined ? { model: q.model } : {}) });
+      const dim = q.dimension ?? AGGREGATE;
+      const from = q.from === undefined ? NEG_INF : norm(q.from);
+      const to = q.to === undefined ? INF : norm(q.to);
+      const limit = Math.min(Math.max(q.limit ?? 5000, 1), 20000);
+      const versions = { codebookVersion: this.codebook.version, methodologyVersion: this.codebook.methodologyVersion };
+      const head = { dimension: q.dimension ?? null, knownAt: c.knownAt, from: q.from === undefined ? null : from, to: q.to === undefined ? null : to, ...versions };
+      const freshness = await this.freshness(r, c.t.model);
+      if (q.a !== undefined && q.b !== undefined) {
+        const pts = await this.readSeries(c, pairSeries(q.a, q.b, dim), from, to, limit);
+        const [a, b] = q.a < q.b ? [q.a, q.b] : [q.b, q.a];
+        return {
+          scope: 'pair',
+          jurisdictions: [a, b],
+          a,
+          b,
+          ...head,
+          points: pts.map((p) => ({ validFrom: p.vt, value: parseJson<PairPayload>(p.payload).value, dispersion: null, causedBy: p.causedBy })),
+          freshness,
+        };
+      }
+      const js = [...new Set(q.jurisdictions?.length ? q.jurisdictions : DEFAULT_JURISDICTIONS)].sort();
+      if (dim === AGGREGATE && sameSet(js, DEFAULT_JURISDICTIONS)) {
+        const pts = await this.readSeries(c, globalSeries(dim), from, to, limit);
+        return {
+          scope: 'global',
+          jurisdictions: js,
+          ...head,
+          points: pts.map((p) => {
+            const g = parseJson<GlobalPayload>(p.payload);
+            return { validFrom: p.vt, value: g.value, dispersion: g.dispersion, causedBy: p.causedBy };
+          }),
+          freshness,
+        };
+      }
+      // Another set, or one dimension: merge the pairs' stored series and aggregate at every change point.
+      const pairKeys: string[] = [];
+      for (let i = 0; i < js.length; i++) for (let j = i + 1; j < js.length; j++) pairKeys.push(pairSeries(js[i] as string, js[j] as string, dim));
+      const perPair = await Promise.all(pairKeys.map((k) => this.readSeries(c, k, from, to, limit)));
+      const vts = [...new Set(perPair.flatMap((ps) => ps.map((p) => p.vt)))].sort(cmp);
+      const emptyPair = emptyPayload(this.codebook, 'pair', dim);
+      const points: SeriesPoint[] = [];
+      let last = '';
+      for (const vt of vts) {
+        const causes = new Set<string>();
+        const views = perPair.map((ps) => {
+          let cur: { vt: string; payload: string; causedBy: string[] } | undefined;
+          for (const p of ps) if (p.vt <= vt) cur = p;
+          if (cur?.vt === vt) cur.causedBy.forEach((x) => causes.add(x));
+          return parseJson<PairPayload>(cur?.payload ?? emptyPair);
+        });
+        const agg = aggregateOf(views);
+        const sig = JSON.stringify([agg.value, agg.dispersion]);
+        if (sig === last) continue;
+        last = sig;
+        points.push({ validFrom: vt, value: agg.value, dispersion: agg.dispersion, causedBy: [...causes].sort() });
+      }
+      return { scope: 'global', jurisdictions: js, ...head, points: points.slice(0, limit), freshness };
+    });
+  }
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
+}
+
+function aggregateOf(pairs: readonly { value: number | null; weightShare?: number; coverage?: { weightShare: number } }[]): GlobalPayload {
+  const agg = aggregateIndex(
+    pairs.map((p) => ({
+      a: '',
+      b: '',
+      index: {
+        value: p.value,
+        band: null,
+        coverage: { covered: [], missing: [], weightShare: p.coverage?.weightShare ?? p.weightShare ?? 0 },
+        perDimension: [],
+        codebookVersion: '',
+        methodologyVersion: '',
+        weights: 'codebook' as const,
+      },
+    })),
+  );
+  return { value: agg.value, dispersion: agg.dispersion, pairs: agg.pairs, pairsWithoutOverlap: agg.pairsWithoutOverlap, meanCoverage: agg.meanCoverage };
+}

@@ -1,0 +1,253 @@
+import { createHash } from 'node:crypto';
+import type { DataSource, QueryRunner } from 'typeorm';
+
+export type Dialect = 'postgres' | 'sqlite';
+
+/** Reads; SQL is written with `?` placeholders and numbered for PostgreSQL. */
+export interface Reader {
+  readonly dialect: Dialect;
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+}
+
+/**
+ * One unit of work. Reads run at once; writes are buffered and run at the end, in order, in one
+ * transaction. Code in a unit therefore never reads its own writes, on either dialect.
+ */
+export interface Unit extends Reader {
+  write(sql: string, params?: readonly unknown[]): void;
+  /** Multi-row INSERT, chunked under the dialect's bound-parameter limit. */
+  insertRows(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[], onConflict?: string): void;
+  /** Serialises units that take the same key: a transaction-scoped advisory lock on PostgreSQL; SQLite units are serial anyway. */
+  lock(key: string): Promise<void>;
+  /** `FOR SHARE` / `FOR UPDATE` suffix, empty on SQLite. */
+  readonly forShare: string;
+  readonly forUpdate: string;
+}
+
+/** The bits of a better-sqlite3 connection used for the synchronous commit. */
+interface RawStatement {
+  run(...params: unknown[]): unknown;
+}
+interface RawSqlite {
+  prepare(sql: string): RawStatement;
+  readonly inTransaction: boolean;
+  exec(sql: string): unknown;
+}
+
+class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    return next;
+  }
+}
+
+const sqliteLocks = new WeakMap<DataSource, Mutex>();
+const statementCaches = new WeakMap<object, Map<string, RawStatement>>();
+
+export function dialectOf(ds: DataSource): Dialect {
+  const t = ds.options.type;
+  if (t === 'postgres') return 'postgres';
+  if (t === 'better-sqlite3') return 'sqlite';
+  throw new Error(`read models support PostgreSQL and SQLite, not ${String(t)}`);
+}
+
+export function numberPlaceholders(sql: string): string {
+  let i = 0;
+  return sql.replace(/\?/g, () => `$${++i}`);
+}
+
+function sqliteParam(v: unknown): unknown {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  return v;
+}
+
+/** 63-bit advisory lock key from a name. */
+export function lockKey(name: string): string {
+  const h = createHash('sha1').update(name).digest();
+  return (h.readBigInt64BE(0) & 0x3fffffffffffffffn).toString();
+}
+
+export interface Write {
+  readonly sql: string;
+  readonly params: readonly unknown[];
+}
+
+const MAX_PARAMS: Record<Dialect, number> = { postgres: 60000, sqlite: 30000 };
+/**
+ * `column IN (...)` for a list of values: one array parameter on PostgreSQL, chunks of bound
+ * parameters on SQLite. Each part is run as its own statement.
+ */
+export function inList(dialect: Dialect, column: string, values: readonly string[]): { sql: string; params: unknown[] }[] {
+  const unique = [...new Set(values)];
+  if (unique.length === 0) return [];
+  if (dialect === 'postgres') return [{ sql: `${column} = ANY(?::text[])`, params: [unique] }];
+  const out: { sql: string; params: unknown[] }[] = [];
+  for (let i = 0; i < unique.length; i += 500) {
+    const c = unique.slice(i, i + 500);
+    out.push({ sql: `${column} IN (${c.map(() => '?').join(', ')})`, params: c });
+  }
+  return out;
+}
+const MAX_ROWS = 1000;
+
+function retryable(e: unknown): boolean {
+  const code = (e as { code?: string; driverError?: { code?: string } } | null)?.code ?? (e as { driverError?: { code?: string } } | null)?.driverError?.code;
+  return code === '40P01' || code === '40001';
+}
+
+export class SqlDb {
+  readonly dialect: Dialect;
+
+  constructor(readonly ds: DataSource) {
+    this.dialect = dialectOf(ds);
+  }
+
+  /** A single read statement outside any unit. */
+  async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+    if (this.dialect === 'postgres') return this.ds.query<R[]>(numberPlaceholders(sql), [...params]);
+    return this.ds.query<R[]>(sql, params.map(sqliteParam));
+  }
+
+  /** Several reads from one snapshot (REPEATABLE READ on PostgreSQL). */
+  async read<T>(fn: (r: Reader) => Promise<T>): Promise<T> {
+    if (this.dialect === 'sqlite') return fn(this);
+    const qr = this.ds.createQueryRunner();
+    await qr.connect();
+    try {
+      await qr.query('START TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const out = await fn({ dialect: 'postgres', query: async <R>(sql: string, params: readonly unknown[] = []) => (await qr.query(numberPlaceholders(sql), [...params])) as R[] });
+      await qr.query('COMMIT');
+      return out;
+    } catch (e) {
+      await qr.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      await qr.release();
+    }
+  }
+
+  /**
+   * Records the writes of a function that only writes (no reads), to run later in a unit: lets a
+   * caller prepare the next batch's statements while the previous one is being written.
+   */
+  record(fn: (u: Unit) => void): readonly Write[] {
+    const writes: Write[] = [];
+    fn(
+      this.makeUnit(
+        () => Promise.reject(new Error('a recorded unit cannot read')),
+        writes,
+        () => Promise.resolve(),
+      ),
+    );
+    return writes;
+  }
+
+  /** Runs a unit of work; retried on deadlock or serialisation failure (PostgreSQL). */
+  async unit<T>(fn: (u: Unit) => Promise<T>): Promise<T> {
+    if (this.dialect === 'sqlite') {
+      let lock = sqliteLocks.get(this.ds);
+      if (!lock) {
+        lock = new Mutex();
+        sqliteLocks.set(this.ds, lock);
+      }
+      return lock.run(() => this.sqliteUnit(fn));
+    }
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.postgresUnit(fn);
+      } catch (e) {
+        if (!retryable(e) || attempt >= 5) throw e;
+        await new Promise((r) => setTimeout(r, 20 * (attempt + 1) + Math.random() * 50));
+      }
+    }
+  }
+
+  private makeUnit(read: Reader['query'], writes: Write[], lock: (key: string) => Promise<void>): Unit {
+    const dialect = this.dialect;
+    return {
+      dialect,
+      query: read,
+      write: (sql, params = []) => void writes.push({ sql, params }),
+      insertRows: (table, columns, rows, onConflict) => {
+        if (rows.length === 0) return;
+        const per = Math.max(1, Math.min(MAX_ROWS, Math.floor(MAX_PARAMS[dialect] / columns.length)));
+        const tuple = `(${columns.map(() => '?').join(', ')})`;
+        for (let i = 0; i < rows.length; i += per) {
+          const chunk = rows.slice(i, i + per);
+          writes.push({
+            sql: `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${chunk.map(() => tuple).join(', ')}${onConflict ? ` ${onConflict}` : ''}`,
+            params: chunk.flat(),
+          });
+        }
+      },
+      lock,
+      forShare: dialect === 'postgres' ? ' FOR SHARE' : '',
+      forUpdate: dialect === 'postgres' ? ' FOR UPDATE' : '',
+    };
+  }
+
+  private async postgresUnit<T>(fn: (u: Unit) => Promise<T>): Promise<T> {
+    const qr: QueryRunner = this.ds.createQueryRunner();
+    await qr.connect();
+    const writes: Write[] = [];
+    try {
+      await qr.startTransaction();
+      const read = async <R>(sql: string, params: readonly unknown[] = []) => (await qr.query(numberPlaceholders(sql), [...params])) as R[];
+      const out = await fn(
+        this.makeUnit(read, writes, async (key) => {
+          await qr.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(key)]);
+        }),
+      );
+      for (const w of writes) await qr.query(numberPlaceholders(w.sql), [...w.params]);
+      await qr.commitTransaction();
+      return out;
+    } catch (e) {
+      if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
+      throw e;
+    } finally {
+      await qr.release();
+    }
+  }
+
+  private raw(): RawSqlite {
+    return (this.ds.driver as unknown as { databaseConnection: RawSqlite }).databaseConnection;
+  }
+
+  private async sqliteUnit<T>(fn: (u: Unit) => Promise<T>): Promise<T> {
+    const writes: Write[] = [];
+    const out = await fn(this.makeUnit((sql, params) => this.query(sql, params), writes, () => Promise.resolve()));
+    if (writes.length === 0) return out;
+    const db = this.raw();
+    // The connection is shared with the event store: wait until it has no open transaction, then
+    // commit synchronously, so nothing else can interleave with this transaction.
+    while (db.inTransaction) await new Promise((r) => setImmediate(r));
+    let cache = statementCaches.get(db);
+    if (!cache) {
+      cache = new Map();
+      statementCaches.set(db, cache);
+    }
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const w of writes) {
+        let stmt = cache.get(w.sql);
+        if (!stmt) {
+          if (cache.size > 300) cache.clear();
+          stmt = db.prepare(w.sql);
+          cache.set(w.sql, stmt);
+        }
+        stmt.run(...w.params.map(sqliteParam));
+      }
+      db.exec('COMMIT');
+    } catch (e) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw e;
+    }
+    return out;
+  }
+}
