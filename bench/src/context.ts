@@ -25,8 +25,10 @@ export interface BenchContext {
   readonly topics: BenchTopics;
   readonly rows: Row[];
   readonly notes: string[];
-  /** Run at the very end, in reverse order, whatever happened. */
+  /** Run when the current suite ends (its processes, pools, databases), in reverse order, whatever happened. */
   readonly cleanup: (() => Promise<void>)[];
+  /** Run at the very end of the run (what a later suite still needs, e.g. the write suite's database). */
+  readonly cleanupAtEnd: (() => Promise<void>)[];
   log(msg: string): void;
 }
 

@@ -47,6 +47,17 @@ function parseArgs(argv: readonly string[]): { full: boolean; only: Set<Suite>; 
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  // A pooled connection that the server ends while idle (57P01, e.g. another session's maintenance)
+  // must not end the whole run: note it and go on; anything else still ends it.
+  process.on('uncaughtException', (e: unknown) => {
+    const code = (e as { code?: string } | null)?.code;
+    if (code === '57P01' || code === 'ECONNRESET') {
+      console.error(`[bench] ignored a dropped connection (${code})`);
+      return;
+    }
+    console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+    process.exit(1);
+  });
   const started = new Date();
   const t0 = performance.now();
   const base: Sizes = args.full
@@ -66,6 +77,7 @@ async function main(): Promise<void> {
     rows: [],
     notes: [],
     cleanup: [],
+    cleanupAtEnd: [],
     log,
   };
   log(`run ${RUN_ID}: profile ${ctx.profile}, suites ${[...args.only].join(', ')}`);
@@ -90,6 +102,8 @@ async function main(): Promise<void> {
       const msg = e instanceof Error ? e.message : String(e);
       ctx.notes.push(`suite ${name} failed: ${msg.split('\n')[0] ?? msg}`);
       log(`suite ${name} failed: ${e instanceof Error ? (e.stack ?? msg) : msg}`);
+    } finally {
+      for (const c of ctx.cleanup.splice(0).reverse()) await c().catch((e: unknown) => log(`cleanup: ${e instanceof Error ? e.message : String(e)}`));
     }
     log(`suite ${name} took ${((performance.now() - s0) / 1000).toFixed(0)} s`);
   };
@@ -110,7 +124,7 @@ async function main(): Promise<void> {
     await run('read', () => readSuite(ctx, state.kafka ?? null));
     await run('alerts', () => alertsSuite(ctx, state.bull ?? null, state.kafka?.consumeRate ?? null));
   } finally {
-    for (const c of ctx.cleanup.reverse()) await c().catch((e: unknown) => log(`cleanup: ${e instanceof Error ? e.message : String(e)}`));
+    for (const c of [...ctx.cleanup.splice(0), ...ctx.cleanupAtEnd.splice(0)].reverse()) await c().catch((e: unknown) => log(`cleanup: ${e instanceof Error ? e.message : String(e)}`));
     await ctx.topics.deleteAll().catch((e: unknown) => log(`topic cleanup: ${e instanceof Error ? e.message : String(e)}`));
   }
 

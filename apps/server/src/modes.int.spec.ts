@@ -28,7 +28,7 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-async function run(env: Record<string, string>): Promise<{ digest: string; tables: Record<string, { rows: number; digest: string }> }> {
+async function run(env: Record<string, string>): Promise<{ digest: string; tables: Readonly<Record<string, { rows: number; digest: string }>> }> {
   const dir = mkdtempSync(join(tmpdir(), 'rs-modes-'));
   dirs.push(dir);
   const s = await startServer(loadConfig({ REGSTREAM_DATA_DIR: dir, ...env }), { port: 0 });
@@ -40,7 +40,7 @@ async function run(env: Record<string, string>): Promise<{ digest: string; table
   const [last] = (await s.infra.store.readAll({ tx: '0', pos: '0' }, total)).events.slice(-1);
   await waitFor(async () => ((await projector.freshness()).position === last?.position ? true : undefined), 180_000, 200);
   const sum = await projector.checksum();
-  return { digest: sum.digest, tables: sum.tables as Record<string, { rows: number; digest: string }> };
+  return { digest: sum.digest, tables: sum.tables };
 }
 
 it('builds identical read models from the corpus in the embedded and the distributed mode', async () => {

@@ -58,6 +58,7 @@ export async function emmettSuite(ctx: BenchContext): Promise<void> {
   for (const t of ['proj_regstream', 'proj_emmett', 'proj_raw']) await db.query(`CREATE TABLE ${t} (stream_id text PRIMARY KEY, n integer NOT NULL, last_type text NOT NULL)`);
   await db.query(`CREATE TABLE proj_checkpoints (name text PRIMARY KEY, position text NOT NULL)`);
   const pool = new Pool({ connectionString: db.url, max: 16 });
+  pool.on('error', () => undefined);
   ctx.cleanup.push(() => pool.end());
   const rowMaker = new RowMaker();
   const cap = 300_000;

@@ -55,7 +55,7 @@ function workSource(events: readonly GenEvent[], sc: Scenario): <R>(map: (u: Uni
  */
 export async function writeSuite(ctx: BenchContext): Promise<WriteOutcome> {
   const db = await BenchDatabase.create('write');
-  ctx.cleanup.push(() => db.drop());
+  ctx.cleanupAtEnd.push(() => db.drop());
   const port = await freePort();
   const topic = ctx.topics.name('write-events');
   ctx.topics.adopt(topic);
@@ -73,6 +73,7 @@ export async function writeSuite(ctx: BenchContext): Promise<WriteOutcome> {
   ctx.cleanup.push(() => plain.stop());
 
   const pool = new Pool({ connectionString: db.url, max: 16 });
+  pool.on('error', () => undefined);
   ctx.cleanup.push(() => pool.end());
   const rowMaker = new RowMaker();
   const base = `http://127.0.0.1:${port}`;

@@ -16,8 +16,12 @@ export interface ModelChecksum {
 
 const MOD = 1n << 256n;
 
+function digested(t: TableDef): TableDef['columns'] {
+  return t.columns.filter(([c]) => !(t.checksumExcludes ?? []).includes(c));
+}
+
 function normalise(t: TableDef, row: Record<string, unknown>): unknown[] {
-  return t.columns.map(([c, type]) => {
+  return digested(t).map(([c, type]) => {
     const v = row[c];
     if (v === null || v === undefined) return null;
     switch (type) {
@@ -33,11 +37,12 @@ function normalise(t: TableDef, row: Record<string, unknown>): unknown[] {
 
 /**
  * Order-independent digest of one table: the sum (mod 2^256) of a SHA-256 per row over normalised
- * values, so neither the dialect's collation nor the physical row order matters.
+ * values, so neither the dialect's collation nor the physical row order matters. Log metadata
+ * (`checksumExcludes`) is left out, so two logs of the same events give the same digest.
  */
 export async function tableChecksum(r: Reader, t: TableDef, prefix: string, pageSize = 5000): Promise<TableChecksum> {
   const table = `${prefix}${t.name}`;
-  const cols = t.columns.map(([c]) => c).join(', ');
+  const cols = [...new Set([...digested(t).map(([c]) => c), ...t.pk])].join(', ');
   const pk = t.pk.join(', ');
   let sum = 0n;
   let rows = 0;

@@ -15,6 +15,11 @@ export interface TableDef {
   readonly columns: readonly (readonly [name: string, type: ColumnType, nullable?: 'null'])[];
   readonly pk: readonly string[];
   readonly indexes: readonly (readonly string[])[];
+  /**
+   * Columns left out of the checksum: log metadata (positions, the stored document with its recorded
+   * time), which differ between two logs of the same events ingested separately.
+   */
+  readonly checksumExcludes?: readonly string[];
 }
 
 /** Text compares bytewise on both dialects (COLLATE "C" on PostgreSQL, BINARY on SQLite). */
@@ -40,6 +45,7 @@ export const MODEL_TABLES: readonly TableDef[] = [
     ],
     pk: ['event_id'],
     indexes: [['target_event_id'], ['instrument_id', 'cat'], ['cat', 'jurisdiction']],
+    checksumExcludes: ['position', 'doc'],
   },
   {
     name: 'instruments',
@@ -56,6 +62,7 @@ export const MODEL_TABLES: readonly TableDef[] = [
     ],
     pk: ['event_id', 'kt_from'],
     indexes: [['instrument_id', 'kt_to'], ['jurisdiction', 'instrument_id'], ['kt_to', 'instrument_id']],
+    checksumExcludes: ['position'],
   },
   {
     name: 'milestones',
@@ -75,6 +82,7 @@ export const MODEL_TABLES: readonly TableDef[] = [
     ],
     pk: ['event_id', 'kt_from'],
     indexes: [['jurisdiction', 'vt'], ['instrument_id', 'status_rank', 'vt'], ['vt']],
+    checksumExcludes: ['position'],
   },
   {
     name: 'applicability',
