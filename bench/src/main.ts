@@ -51,8 +51,9 @@ async function main(): Promise<void> {
   // must not end the whole run: note it and go on; anything else still ends it.
   process.on('uncaughtException', (e: unknown) => {
     const code = (e as { code?: string } | null)?.code;
-    if (code === '57P01' || code === 'ECONNRESET') {
-      console.error(`[bench] ignored a dropped connection (${code})`);
+    const message = e instanceof Error ? e.message : '';
+    if (code === '57P01' || code === 'ECONNRESET' || message === 'Connection terminated unexpectedly') {
+      console.error(`[bench] ignored a dropped connection (${code ?? message})`);
       return;
     }
     console.error(e instanceof Error ? (e.stack ?? e.message) : e);

@@ -64,7 +64,12 @@ export class AlertsLifecycle implements OnApplicationBootstrap, OnApplicationShu
     this.timer = null;
     await this.consumer.stop();
     await this.consumer.lock.run(() => Promise.resolve());
+    // BullJobQueue hands its Worker `connection.duplicate()`; BullMQ treats a passed-in instance as
+    // shared and never quits it. Close it here until packages/messaging does.
+    const worker = (this.queue as unknown as Record<string, unknown>)['worker'] as { opts?: { connection?: { status?: string; disconnect?: () => void } } } | null | undefined;
+    const connection = worker?.opts?.connection;
     await this.queue.close();
+    if (connection?.disconnect && connection !== (this.queue as unknown as Record<string, unknown>)['connection'] && connection.status !== 'end') connection.disconnect();
   }
 }
 

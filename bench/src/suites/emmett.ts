@@ -277,6 +277,7 @@ async function emmettRebuild(url: string): Promise<CallsResult> {
   last = t0;
   const consumer = rebuildPostgreSQLProjections({ connectionString: url, projection, pulling: { batchSize: 1000 } });
   await consumer.start();
+  await consumer.stop();
   await consumer.close();
   const elapsedMs = performance.now() - t0;
   return { calls, events, errors: 0, elapsedMs, eventsPerSec: (events * 1000) / elapsedMs, callsPerSec: (calls * 1000) / elapsedMs, latency: rec.summary(), recorder: rec, failures: [] };

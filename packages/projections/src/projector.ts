@@ -425,7 +425,8 @@ export class Projector {
           const offsets = new Map(events.map((e) => [e.id, e.position]));
           for (const e of page.events) if (isPosition(e.position)) lastPosition = maxBig(lastPosition, e.position);
           const position = lastPosition;
-          let unitFn: (u: Unit) => Promise<void>;
+          // A unit may run again (deadlock retry on PostgreSQL): it returns its counts instead of adding them.
+          let unitFn: (u: Unit) => Promise<{ applied: number; failed: number }>;
           if (bulk) {
             const writes: (readonly Write[])[] = [];
             const failed: FailedEvent[] = [];
@@ -437,28 +438,29 @@ export class Projector {
               count += prepared.facts.length;
               await yieldNow();
             }
-            applied += count;
-            deadLettered += failed.length;
-            const appliedNow = applied;
+            const appliedNow = applied + count;
             unitFn = (u) => {
               for (const w of writes.flat()) u.write(w.sql, w.params);
               this.writeDeadLetters(u, model, LOG_PARTITION, { failed }, offsets);
               if (position !== null) this.writeCheckpoint(u, model, LOG_PARTITION, position, position);
               u.write(`UPDATE rm_models SET store_checkpoint = ?, events = ? WHERE model = ?`, [encodeCheckpoint(next), appliedNow, model]);
-              return Promise.resolve();
+              return Promise.resolve({ applied: count, failed: failed.length });
             };
           } else {
+            const before = applied;
             unitFn = async (u) => {
               const r = await applyEvents(u, events, { model, codebook: this.codebook, ...(this.opts.beforeApply ? { beforeApply: this.opts.beforeApply } : {}) });
               this.writeDeadLetters(u, model, LOG_PARTITION, r, offsets);
-              applied += r.applied.length;
-              deadLettered += r.failed.length;
               if (position !== null) this.writeCheckpoint(u, model, LOG_PARTITION, position, position);
-              u.write(`UPDATE rm_models SET store_checkpoint = ?, events = ? WHERE model = ?`, [encodeCheckpoint(next), applied, model]);
+              u.write(`UPDATE rm_models SET store_checkpoint = ?, events = ? WHERE model = ?`, [encodeCheckpoint(next), before + r.applied.length, model]);
+              return { applied: r.applied.length, failed: r.failed.length };
             };
           }
           await writing;
-          writing = this.db.unit(unitFn);
+          writing = this.db.unit(unitFn).then((n) => {
+            applied += n.applied;
+            deadLettered += n.failed;
+          });
           if (!bulk) await writing;
           cp = next;
           processed += page.events.length;

@@ -90,7 +90,8 @@ export async function createInfrastructure(config: RegstreamConfig, opts: { migr
     };
   }
 
-  const bus = new InProcessBus(config.KAFKA_PARTITIONS);
+  // The store is the bus's memory: after a restart each consumer is refilled from its own checkpoint.
+  const bus = new InProcessBus(config.KAFKA_PARTITIONS, async (after, limit) => (await store.readAll({ tx: after, pos: after }, limit)).events);
   return {
     config,
     dataSource,

@@ -17,15 +17,20 @@ export class BullJobQueue implements JobQueue {
     private readonly concurrency = 8,
   ) {
     this.queue = new Queue(name, { connection });
+    // A flushed Redis makes BullMQ report missing job keys; the delivery log reconciles, so log and go on.
+    this.queue.on('error', () => undefined);
   }
 
   register<T>(name: string, handler: JobHandler<T>): void {
     this.handlers.set(name, handler as JobHandler);
   }
 
+  private workerConnection: IORedis | null = null;
+
   async start(): Promise<void> {
     const missing = this.jobNames.filter((n) => !this.handlers.has(n));
     if (missing.length) throw new MissingJobHandlerError(missing);
+    this.workerConnection = this.connection.duplicate();
     this.worker = new Worker(
       this.name,
       async (job: Job) => {
@@ -34,11 +39,12 @@ export class BullJobQueue implements JobQueue {
         await handler({ id: String(job.id), name: job.name, data: stripInternal(job.data), attemptsMade: job.attemptsMade });
       },
       {
-        connection: this.connection.duplicate(),
+        connection: this.workerConnection,
         concurrency: this.concurrency,
         settings: { backoffStrategy: (attemptsMade: number, _type?: string, _err?: Error, job?: MinimalJob) => backoffDelay(attemptsMade, Number((job?.data as { __backoffMs?: number } | undefined)?.__backoffMs ?? 1000)) },
       },
     );
+    this.worker.on('error', () => undefined);
     this.worker.on('failed', (job, err) => {
       if (!job) return;
       const attempts = job.opts.attempts ?? 1;
@@ -90,6 +96,9 @@ export class BullJobQueue implements JobQueue {
   async close(): Promise<void> {
     await this.worker?.close();
     await this.queue.close();
+    // BullMQ treats a passed connection as shared and never quits it; this one is ours.
+    this.workerConnection?.disconnect();
+    this.workerConnection = null;
   }
 }
 

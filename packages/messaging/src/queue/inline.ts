@@ -1,5 +1,7 @@
 import { backoffDelay, type JobCounts, type JobHandler, type JobOptions, type JobQueue, MissingJobHandlerError, type QueuedJob } from './types';
 
+const MAX_TIMER_MS = 2_147_483_647;
+
 interface Entry {
   job: QueuedJob;
   opts: JobOptions;
@@ -50,12 +52,18 @@ export class InlineJobQueue implements JobQueue {
   private schedule(entry: Entry, delayMs: number): void {
     if (delayMs > 0) {
       entry.state = 'delayed';
+      // Node timers overflow past 2^31-1 ms (they would fire at once): wait in steps.
+      const step = Math.min(delayMs, MAX_TIMER_MS);
       entry.timer = setTimeout(() => {
         entry.timer = null;
+        if (delayMs > step) {
+          this.schedule(entry, delayMs - step);
+          return;
+        }
         entry.state = 'waiting';
         this.pending.push(entry);
         this.pump();
-      }, delayMs);
+      }, step);
       entry.timer.unref?.();
     } else {
       entry.state = 'waiting';
