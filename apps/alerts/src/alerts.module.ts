@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import { type DynamicModule, Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { BullJobQueue, InlineJobQueue, type JobQueue } from '@regstream/messaging';
 import { INFRA, type Infrastructure } from '@regstream/runtime';
@@ -32,8 +31,7 @@ export class AlertsLifecycle implements OnApplicationBootstrap, OnApplicationShu
     if (this.options.worker) {
       this.deliveries.registerHandler();
       await this.queue.start();
-      this.listenForQueueErrors();
-      await this.deliveries.reconcile();
+        await this.deliveries.reconcile();
       if (this.options.reconcileIntervalMs > 0) {
         this.timer = setInterval(() => {
           this.deliveries.reconcile().catch((e: unknown) => this.logger.warn(`reconcile failed: ${e instanceof Error ? e.message : String(e)}`));
@@ -44,32 +42,12 @@ export class AlertsLifecycle implements OnApplicationBootstrap, OnApplicationShu
     if (this.options.consumer) await this.consumer.start();
   }
 
-  /**
-   * BullJobQueue does not listen to its worker's and queue's 'error' events (e.g. "Missing key for job"
-   * when Redis lost its data under an active job), so BullMQ reports them as unhandled. Until
-   * packages/messaging does, listen here; the delivery log makes those errors harmless.
-   */
-  private listenForQueueErrors(): void {
-    const internals = this.queue as unknown as Record<string, unknown>;
-    for (const name of ['worker', 'queue']) {
-      const emitter = internals[name];
-      if (emitter instanceof EventEmitter && emitter.listenerCount('error') === 0) {
-        emitter.on('error', (e: unknown) => this.logger.warn(`job queue ${name}: ${e instanceof Error ? e.message : String(e)}`));
-      }
-    }
-  }
-
   async onApplicationShutdown(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.consumer.stop();
     await this.consumer.lock.run(() => Promise.resolve());
-    // BullJobQueue hands its Worker `connection.duplicate()`; BullMQ treats a passed-in instance as
-    // shared and never quits it. Close it here until packages/messaging does.
-    const worker = (this.queue as unknown as Record<string, unknown>)['worker'] as { opts?: { connection?: { status?: string; disconnect?: () => void } } } | null | undefined;
-    const connection = worker?.opts?.connection;
     await this.queue.close();
-    if (connection?.disconnect && connection !== (this.queue as unknown as Record<string, unknown>)['connection'] && connection.status !== 'end') connection.disconnect();
   }
 }
 
