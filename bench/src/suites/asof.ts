@@ -44,7 +44,8 @@ export class ApiHandle {
   static async start(ctx: BenchContext, db: BenchDatabase, topic: string): Promise<ApiHandle> {
     const port = await freePort();
     const script = existsSync(join(REPO_ROOT, 'apps/api/dist/main.js')) ? 'apps/api/dist/main.js' : 'bench/dist/api-host.js';
-    if (script !== 'apps/api/dist/main.js') ctx.notes.push('as-of: apps/api has no main.js yet; the API module runs in bench/dist/api-host.js, composed like the other apps');
+    const note = 'as-of: apps/api has no main.js yet; the API module runs in bench/dist/api-host.js, composed like the other apps';
+    if (script !== 'apps/api/dist/main.js' && !ctx.notes.includes(note)) ctx.notes.push(note);
     const proc = await AppProcess.start('api', script, {
       env: appEnv(db.url, port, topic),
       readyUrl: `http://127.0.0.1:${port}/healthz`,

@@ -179,7 +179,7 @@ export async function liveLag(ctx: BenchContext, db: BenchDatabase, size: number
     const dl = await pg.query<{ n: string }>(`SELECT count(*)::text AS n FROM rm_dead_letters`).catch(() => ({ rows: [{ n: '?' }] }));
     const cps = await pg.query<{ partition_id: string; position: string }>(`SELECT * FROM rm_checkpoints`).catch(() => ({ rows: [] }));
     ctx.notes.push(
-      `live lag diagnostics: dead letters ${dl.rows[0]?.n ?? '?'}; checkpoints ${JSON.stringify(cps.rows).slice(0, 400)}; projector log: ${projector.log.trim().split('\n').slice(-5).join(' | ').slice(0, 600)}`,
+      `live lag diagnostics: dead letters ${dl.rows[0]?.n ?? '?'}; checkpoints ${JSON.stringify(cps.rows, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)).slice(0, 400)}; projector log: ${projector.log.trim().split('\n').slice(-5).join(' | ').slice(0, 600)}`,
     );
   }
   await pg.end();
