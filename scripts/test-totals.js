@@ -9,9 +9,11 @@ let failed = 0;
 let skipped = 0;
 const perFile = [];
 const reports = [];
-for (const group of ['packages', 'apps']) {
-  for (const ws of fs.readdirSync(path.join(root, group))) {
-    const dir = path.join(root, group, ws, '.jest');
+const workspaces = ['packages', 'apps'].flatMap((g) => fs.readdirSync(path.join(root, g)).map((ws) => path.join(g, ws)));
+workspaces.push('bench');
+{
+  for (const ws of workspaces) {
+    const dir = path.join(root, ws, '.jest');
     if (!fs.existsSync(dir)) continue;
     for (const f of fs.readdirSync(dir)) if (f.endsWith('.json')) reports.push([f, path.join(dir, f)]);
   }

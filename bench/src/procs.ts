@@ -62,6 +62,12 @@ export interface StartOptions {
   readonly maxOldSpaceMb?: number;
 }
 
+/** Every child this run started and that is still alive: killed if the bench itself ends abruptly. */
+const LIVE_CHILDREN = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of LIVE_CHILDREN) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
 /** One regstream app as a real child process (`node apps/<app>/dist/<main>.js`). */
 export class AppProcess {
   private exited = false;
@@ -75,8 +81,10 @@ export class AppProcess {
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
+    LIVE_CHILDREN.add(child);
     child.once('exit', () => {
       this.exited = true;
+      LIVE_CHILDREN.delete(child);
     });
   }
 
@@ -165,6 +173,8 @@ export function runToExit(name: string, script: string, opts: { env: Readonly<Re
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
+  LIVE_CHILDREN.add(child);
+  child.once('exit', () => LIVE_CHILDREN.delete(child));
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 3_600_000);
     child.once('exit', (code) => {

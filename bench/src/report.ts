@@ -49,7 +49,10 @@ const fmtRss = (r: Readonly<Record<string, number>> | undefined): string =>
     : '-';
 
 /** The one table: each regstream figure, its reference, the ratio and the target. */
-export function formatTable(rows: readonly Row[]): string {
+export function formatTable(unordered: readonly Row[]): string {
+  // Rows grouped by section, sections in order of first appearance, rows in measurement order.
+  const groups = [...new Set(unordered.map((r) => r.group))];
+  const rows = groups.flatMap((g) => unordered.filter((r) => r.group === g));
   const header = ['measurement', 'events/s', 'p50 ms', 'p99 ms', 'peak RSS MiB', 'reference', 'ref events/s', 'ref p50', 'ref p99', 'ratio', 'target', ''];
   const lines: string[][] = [header];
   let group = '';

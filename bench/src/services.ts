@@ -111,6 +111,9 @@ export class BenchTopics {
       const existing = new Set(await admin.listTopics());
       const mine = this.created.filter((t) => existing.has(t));
       if (mine.length) await admin.deleteTopics({ topics: mine, timeout: 30_000 });
+      // The bench's own consumer groups (readers and taps) are named after its topics.
+      const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(`regstream-bench.${RUN_ID}.`));
+      if (groups.length) await admin.deleteGroups(groups).catch(() => undefined);
     } finally {
       await admin.disconnect();
     }

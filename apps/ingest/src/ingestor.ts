@@ -147,6 +147,8 @@ export class EventIngestor {
           if ((e.type === 'RecordCorrected' || e.type === 'RecordRetracted') && !known.has(e.data.targetEventId)) {
             issues.push({ path: fieldPath(prefix, it.index, 'data.targetEventId'), message: 'a correction or retraction must target an event of this stream' });
           }
+          // A later event of the same batch may target this one.
+          known.add(e.id);
         }
       }
       requests.push({ streamId, events: group.map((g) => g.envelope), expectedVersion: pinned ?? (fresh.length ? existing.length : 'any') });

@@ -160,3 +160,24 @@ describe('operations endpoints', () => {
     expect(doc.body.paths['/v1/events']).toBeDefined();
   });
 });
+
+describe('corrections inside one batch', () => {
+  it('accepts a stance correction whose target comes earlier in the same batch', async () => {
+    const stanceId = '11111111-1111-4111-8111-111111111111';
+    const stance = {
+      id: stanceId,
+      type: 'StanceCoded',
+      subject: 'stances-kr',
+      validtime: '2026-01-22',
+      knowntime: '2025-01-21',
+      data: { jurisdiction: 'KR', codebookVersion: '1.0.0', dimension: 'legal_bindingness', value: 2, provisions: [], evidence: 'e', coder: 'c', confidence: 0.8 },
+    };
+    const fix = { type: 'RecordCorrected', subject: 'stances-kr', validtime: '2026-02-01', data: { targetEventId: stanceId, changes: { value: 3 }, reason: 'miscoded' } };
+    const res = await post({ events: [stance, fix] });
+    expect(res.status).toBe(201);
+    expect(res.body.written).toBe(2);
+    const stray = await post({ events: [{ ...fix, data: { ...fix.data, targetEventId: 'nope' } }] });
+    expect(stray.status).toBe(422);
+    expect(stray.body.errors[0].path).toBe('events[0].data.targetEventId');
+  });
+});
