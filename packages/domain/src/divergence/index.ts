@@ -84,8 +84,16 @@ function selectedDimensions(codebook: Codebook, opts: IndexOptions): CodebookDim
   return opts.dimensions ? codebook.dimensions.filter((d) => opts.dimensions?.includes(d.id)) : codebook.dimensions;
 }
 
-/** STRI-style heterogeneity between two jurisdictions: a weighted mean of per-dimension distances. */
-export function pairwiseIndex(codebook: Codebook, a: Profile, b: Profile, opts: IndexOptions = {}): PairIndex {
+/** Distance and confidence uncertainty of one compared dimension. */
+export type TermFn = (dim: CodebookDimension, x: CodedValue, y: CodedValue) => { readonly distance: number; readonly uncertainty: number };
+
+const directTerm: TermFn = (dim, x, y) => ({ distance: dimensionDistance(dim, x.value, y.value), uncertainty: 1 - (x.confidence ?? 1) * (y.confidence ?? 1) });
+
+/**
+ * STRI-style heterogeneity between two jurisdictions: a weighted mean of per-dimension distances.
+ * `term` lets a caller memoise per-dimension terms (the projections' divergence sweep) with the same sums.
+ */
+export function pairwiseIndex(codebook: Codebook, a: Profile, b: Profile, opts: IndexOptions = {}, term: TermFn = directTerm): PairIndex {
   const weights = opts.weights ?? 'codebook';
   const dims = selectedDimensions(codebook, opts);
   const per: DimensionContribution[] = [];
@@ -100,8 +108,7 @@ export function pairwiseIndex(codebook: Codebook, a: Profile, b: Profile, opts: 
       missing.push(dim.id);
       continue;
     }
-    const distance = dimensionDistance(dim, x.value, y.value);
-    const uncertainty = 1 - (x.confidence ?? 1) * (y.confidence ?? 1);
+    const { distance, uncertainty } = term(dim, x, y);
     per.push({ dimension: dim.id, distance, weight: w, uncertainty });
   }
   const coveredWeight = per.reduce((s, p) => s + p.weight, 0);
