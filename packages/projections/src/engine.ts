@@ -1,6 +1,6 @@
 import type { Codebook, StoredEvent } from '@regstream/domain';
 import { APPLICABILITY_COLUMNS, applicabilityRows } from './compute/applicability';
-import { AGGREGATE, DEFAULT_JURISDICTIONS, DIV_COLUMNS, divergenceSweep, divRow, earliestAffected, globalSeries, pairSeries, type PriorPoint } from './compute/divergence';
+import { AGGREGATE, DEFAULT_JURISDICTIONS, DIV_COLUMNS, divergenceSweep, divRow, earliestAffected, globalSeries, pairSeries, type PriorPoint, storedJurisdictions } from './compute/divergence';
 import { STANCE_COLUMNS, stanceRows } from './compute/stances';
 import { INSTRUMENT_COLUMNS, instrumentRows, MILESTONE_COLUMNS, milestoneRows } from './compute/versions';
 import { type Fact, FACT_COLUMNS, factFromRow, type FactRow, factRow, posCmp, prepareFact } from './facts';
@@ -262,24 +262,60 @@ export async function writeApplicability(u: Unit, t: ModelTables, instruments: r
   u.insertRows(t.applicability, APPLICABILITY_COLUMNS, rows);
 }
 
-/** Recomputes the stance rows of some jurisdictions from all their codings. */
+/**
+ * The dimensions a batch can change per jurisdiction: those of its codings and of the codings its
+ * corrections and retractions target (and any dimension a correction moves one to). Rows of other
+ * dimensions are functions of unchanged facts.
+ */
+function touchedDimensions(batch: readonly Fact[], targets: ReadonlyMap<string, Fact>): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  const add = (j: string | null, d: unknown) => {
+    if (j === null || typeof d !== 'string') return;
+    const set = out.get(j) ?? new Set<string>();
+    set.add(d);
+    out.set(j, set);
+  };
+  for (const f of batch) {
+    const subject = f.cat === 'stance' ? f : isAmendment(f) && f.targetEventId !== null ? targets.get(f.targetEventId) : undefined;
+    if (!subject || subject.cat !== 'stance') continue;
+    add(subject.jurisdiction, (subject.event.data as { dimension?: unknown }).dimension);
+    if (f.cat === 'correction') add(subject.jurisdiction, (f.event.data as { changes?: { dimension?: unknown } }).changes?.dimension);
+  }
+  return out;
+}
+
+/**
+ * Recomputes the stance rows of some jurisdictions from all their codings: every dimension when
+ * `batch` is empty (a rebuild), otherwise only the dimensions the batch touches.
+ */
 export async function writeStances(u: Unit, t: ModelTables, jurisdictions: readonly string[], batch: readonly Fact[]): Promise<void> {
   const set = new Set(jurisdictions);
+  const ids: string[] = [];
+  for (const part of inList(u.dialect, 'jurisdiction', jurisdictions)) {
+    for (const r of await u.query<{ event_id: string }>(`SELECT event_id FROM ${t.facts} WHERE cat = 'stance' AND ${part.sql}`, part.params)) ids.push(r.event_id);
+  }
   const codings = mergeFacts(
     batch.filter((f) => f.cat === 'stance' && f.jurisdiction !== null && set.has(f.jurisdiction)),
-    await selectFacts(u, t, 'jurisdiction', jurisdictions, ` AND cat = 'stance'`),
+    await factsById(u, t, ids),
   );
-  const ids = new Set(codings.map((c) => c.eventId));
+  const codingIds = new Set(codings.map((c) => c.eventId));
   const related = mergeFacts(
-    batch.filter((f) => isAmendment(f) && f.targetEventId !== null && ids.has(f.targetEventId)),
-    await selectFacts(u, t, 'target_event_id', [...ids]),
+    batch.filter((f) => isAmendment(f) && f.targetEventId !== null && codingIds.has(f.targetEventId)),
+    await selectFacts(u, t, 'target_event_id', [...codingIds]),
   );
   const targetJ = new Map(codings.map((c) => [c.eventId, c.jurisdiction as string]));
-  deleteIn(u, t.stances, 'jurisdiction', jurisdictions);
+  const touched = batch.length === 0 ? null : touchedDimensions(batch, new Map(codings.map((c) => [c.eventId, c])));
   const rows: unknown[][] = [];
   for (const j of [...set].sort()) {
+    const dims = touched?.get(j);
+    if (touched !== null && !dims) continue;
+    if (dims) {
+      const ds = [...dims].sort();
+      u.write(`DELETE FROM ${t.stances} WHERE jurisdiction = ? AND dimension IN (${placeholders(ds.length)})`, [j, ...ds]);
+    } else u.write(`DELETE FROM ${t.stances} WHERE jurisdiction = ?`, [j]);
     const own = codings.filter((c) => c.jurisdiction === j);
-    rows.push(...stanceRows(j, [...own, ...related.filter((r) => targetJ.get(r.targetEventId as string) === j)]));
+    const all = stanceRows(j, [...own, ...related.filter((r) => targetJ.get(r.targetEventId as string) === j)]);
+    rows.push(...(dims ? all.filter((r) => dims.has(r[1] as string)) : all));
   }
   u.insertRows(t.stances, STANCE_COLUMNS, rows);
 }
@@ -289,25 +325,37 @@ export async function writeStances(u: Unit, t: ModelTables, jurisdictions: reado
  * batches and models; only which ids a model holds is read each time.
  */
 const FACT_CACHE = new Map<string, Fact>();
+const FACT_CACHE_LIMIT = 250_000;
 
 async function factsById(r: Reader, t: ModelTables, ids: readonly string[]): Promise<Fact[]> {
-  const missing = ids.filter((id) => !FACT_CACHE.has(id));
-  if (missing.length > 0) {
-    if (FACT_CACHE.size + missing.length > 250_000) FACT_CACHE.clear();
-    for (const f of await selectFacts(r, t, 'event_id', missing)) FACT_CACHE.set(f.eventId, f);
+  if (ids.length > FACT_CACHE_LIMIT) return selectFacts(r, t, 'event_id', ids);
+  let missing = ids.filter((id) => !FACT_CACHE.has(id));
+  if (missing.length > 0 && FACT_CACHE.size + missing.length > FACT_CACHE_LIMIT) {
+    // Clearing drops the hits too: load everything asked for.
+    FACT_CACHE.clear();
+    missing = [...ids];
   }
+  for (const f of await selectFacts(r, t, 'event_id', missing)) FACT_CACHE.set(f.eventId, f);
   return ids.map((id) => FACT_CACHE.get(id)).filter((f): f is Fact => f !== undefined);
 }
 
-/** Every stance coding and every correction or retraction of one. */
-export async function loadStanceFacts(r: Reader, t: ModelTables, batch: readonly Fact[] = []): Promise<Fact[]> {
-  const codingIds = (await r.query<{ event_id: string }>(`SELECT event_id FROM ${t.facts} WHERE cat = 'stance'`)).map((x) => x.event_id);
-  const codings = mergeFacts(batch.filter((f) => f.cat === 'stance'), await factsById(r, t, codingIds));
+/**
+ * Every stance coding of some jurisdictions (all: null) and every correction or retraction of one.
+ * Ids are read first and parsed facts come from the cache, so a batch does not parse the history again.
+ */
+export async function loadStanceFacts(r: Reader, t: ModelTables, batch: readonly Fact[] = [], jurisdictions: readonly string[] | null = null): Promise<Fact[]> {
+  const js = jurisdictions === null ? null : new Set(jurisdictions);
+  const inScope = (f: Fact) => f.cat === 'stance' && (js === null || (f.jurisdiction !== null && js.has(f.jurisdiction)));
+  const jFilter = js === null ? '' : ` AND jurisdiction IN (${placeholders(js.size)})`;
+  const jFilterS = js === null ? '' : ` AND s.jurisdiction IN (${placeholders(js.size)})`;
+  const jParams = js === null ? [] : [...js].sort();
+  const codingIds = (await r.query<{ event_id: string }>(`SELECT event_id FROM ${t.facts} WHERE cat = 'stance'${jFilter}`, jParams)).map((x) => x.event_id);
+  const codings = mergeFacts(batch.filter(inScope), await factsById(r, t, codingIds));
   const ids = new Set(codings.map((c) => c.eventId));
   const amendmentIds = (
-    await r.query<{ event_id: string }>(`SELECT c.event_id FROM ${t.facts} c JOIN ${t.facts} s ON s.event_id = c.target_event_id WHERE s.cat = 'stance'`)
+    await r.query<{ event_id: string }>(`SELECT c.event_id FROM ${t.facts} c JOIN ${t.facts} s ON s.event_id = c.target_event_id WHERE s.cat = 'stance'${jFilterS}`, jParams)
   ).map((x) => x.event_id);
-  const batchIds = batch.filter((f) => f.cat === 'stance').map((f) => f.eventId);
+  const batchIds = batch.filter(inScope).map((f) => f.eventId);
   const related = mergeFacts(
     batch.filter((f) => isAmendment(f) && f.targetEventId !== null && ids.has(f.targetEventId)),
     await factsById(r, t, amendmentIds),
@@ -320,8 +368,12 @@ export async function loadStanceFacts(r: Reader, t: ModelTables, batch: readonly
  * Rewrites the divergence points known from `kMin` on, for the series of `only` (the jurisdictions
  * whose stances changed; null: every series). Other series depend on unchanged facts and stay.
  */
-export async function writeDivergence(u: Unit, t: ModelTables, cb: Codebook, kMin: string, batch: readonly Fact[], only: ReadonlySet<string> | null): Promise<void> {
-  const facts = await loadStanceFacts(u, t, batch);
+export async function writeDivergence(u: Unit, t: ModelTables, cb: Codebook, kMin: string, batch: readonly Fact[], changed: ReadonlySet<string> | null): Promise<void> {
+  const storedSet = storedJurisdictions(cb);
+  // Only the stored jurisdictions' pairs are kept as points: a change elsewhere has nothing to rewrite.
+  const only = changed === null ? null : new Set(storedSet.filter((j) => changed.has(j)));
+  if (only !== null && only.size === 0) return;
+  const facts = await loadStanceFacts(u, t, batch, storedSet);
   const js = only ? [...only].sort() : [];
   const ph = placeholders(js.length);
   const inSet = only ? DEFAULT_JURISDICTIONS.some((j) => only.has(j)) : true;

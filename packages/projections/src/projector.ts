@@ -5,7 +5,7 @@ import { modelChecksum, type ModelChecksum } from './checksum';
 import { applyEvents, type ApplyResult, bulkApply, type FailedEvent, finalizeModel, prepareAll } from './engine';
 import { canonical, parseJson } from './json';
 import { DEFAULT_PROJECTOR } from './migrations';
-import { assertModelId, dropModelDdl, MODEL_LAYOUT, MODEL_NAME, modelDdl } from './schema';
+import { assertModelId, dropModelDdl, MODEL_LAYOUT, MODEL_NAME, modelDdl, setLoggedDdl } from './schema';
 import { SqlDb, type Unit, type Write } from './sql';
 import { tablesOf } from './tables';
 import { norm } from './time';
@@ -475,6 +475,12 @@ export class Projector {
       await pass(true, 'replay');
       await report('finalize');
       await finalizeModel((fn) => this.db.unit(fn), model, this.codebook);
+      if (this.db.dialect === 'postgres') {
+        await this.db.unit((u) => {
+          for (const s of setLoggedDdl(model)) u.write(s);
+          return Promise.resolve();
+        });
+      }
       if (until === null) await pass(false, 'catch-up');
       let switched = false;
       let previous: string | null = null;
@@ -516,7 +522,9 @@ export class Projector {
       }
       assertModelId(model);
       for (const s of dropModelDdl(model)) u.write(s);
-      for (const s of modelDdl(this.db.dialect, model, { indexes: false })) u.write(s);
+      // Unlogged while it is built: the bulk load skips the WAL; a crash mid-build loses only a model
+      // that was not answering yet (it is marked failed and rebuilt). Logged before it can go live.
+      for (const s of modelDdl(this.db.dialect, model, { indexes: false, unlogged: true })) u.write(s);
       u.write(`DELETE FROM rm_checkpoints WHERE version = ?`, [model]);
       u.write(`DELETE FROM rm_dead_letters WHERE version = ?`, [model]);
       u.write(`DELETE FROM rm_models WHERE model = ?`, [model]);

@@ -22,9 +22,13 @@ import {
   expandPair,
   type PairCoverage,
   type PairPayload,
+  pairPayload,
   pairSeries,
+  payloadText,
   type SeriesScope,
+  storedJurisdictions,
 } from './compute/divergence';
+import { indexAt } from './compute/ledger';
 import { parseJson } from './json';
 import { DEFAULT_PROJECTOR } from './migrations';
 import { MODEL_ID } from './schema';
@@ -660,7 +664,8 @@ export class Queries {
       const coverage = this.coverage(stanceRows, js, dims ?? this.dimensions);
       const base = { asOf: c.asOf, knownAt: c.knownAt, ...versions, jurisdictions: js, dimension: dims ? dims.join(',') : null, variant, weights, coverage };
       const freshness = await this.freshness(r, c.t.model);
-      const stored = variant === 'all' && weights === 'codebook' && (dims === null || dims.length === 1);
+      const storedSet = new Set(storedJurisdictions(this.codebook));
+      const stored = variant === 'all' && weights === 'codebook' && (dims === null || dims.length === 1) && js.every((j) => storedSet.has(j));
       if (stored) {
         const dim = dims?.[0] ?? AGGREGATE;
         const pairs: [string, string][] = [];
@@ -724,10 +729,63 @@ export class Queries {
       if (out.length > 0 && out[out.length - 1]?.payload === p.payload) continue;
       out.push(p);
     }
-    return out.slice(0, limit);
+    return dropLeadingEmpty(out, series.startsWith('pair:') ? emptyPayload(this.codebook, 'pair', series.slice(series.lastIndexOf(':') + 1)) : null).slice(0, limit);
   }
 
-  async series(q: { knownAt?: string; model?: string; jurisdictions?: readonly string[]; dimension?: string; a?: string; b?: string; from?: string; to?: string; limit?: number }): Promise<SeriesResult> {
+  /** A pair's series: stored change points for the stored jurisdictions, computed from the stance matrix otherwise. */
+  private pairPoints(c: Ctx, a: string, b: string, dim: string, from: string, to: string, limit: number, recompute = false): Promise<{ vt: string; payload: string; causedBy: string[] }[]> {
+    const stored = new Set(storedJurisdictions(this.codebook));
+    return !recompute && stored.has(a) && stored.has(b) ? this.readSeries(c, pairSeries(a, b, dim), from, to, limit) : this.computedPairSeries(c, a, b, dim, from, to, limit);
+  }
+
+  /**
+   * A pair's series computed from the stance matrix as known at knownAt: the index at every valid time
+   * where a coding of either side starts or ends, kept where it changes. Its cost follows the pair's own
+   * codings up to `to`, not the length of the log. `causedBy` names the codings taking effect there.
+   */
+  private async computedPairSeries(c: Ctx, a: string, b: string, dim: string, from: string, to: string, limit: number): Promise<{ vt: string; payload: string; causedBy: string[] }[]> {
+    const dims = dim === AGGREGATE ? this.dimensions : [dim];
+    const k = this.known(c);
+    const rows = await c.r.query<StanceRow>(
+      `SELECT jurisdiction, dimension, vt_from, vt_to, event_id, codebook_version, payload FROM ${c.t.stances}
+       WHERE jurisdiction IN (?, ?) AND dimension IN (${placeholders(dims.length)}) AND vt_from <= ? AND ${k.sql} ORDER BY vt_from`,
+      [a, b, ...dims, to, ...k.params],
+    );
+    const byKey = new Map<string, { vts: string[]; rows: StanceRow[] }>();
+    const instants = new Set<string>();
+    for (const row of rows) {
+      const key = `${row.jurisdiction}\u0000${row.dimension}`;
+      const e = byKey.get(key) ?? { vts: [], rows: [] };
+      e.vts.push(row.vt_from);
+      e.rows.push(row);
+      byKey.set(key, e);
+      instants.add(row.vt_from);
+      if (row.vt_to !== INF && row.vt_to <= to) instants.add(row.vt_to);
+    }
+    const empty = emptyPayload(this.codebook, 'pair', dim);
+    const points: { vt: string; payload: string; causedBy: string[] }[] = [];
+    let last = empty;
+    for (const vt of [...instants].sort(cmp)) {
+      const live: StanceRow[] = [];
+      for (const e of byKey.values()) {
+        const row = e.rows[indexAt(e.vts, vt)];
+        if (row && row.vt_to > vt) live.push(row);
+      }
+      const profiles = this.profiles(live);
+      const text = payloadText(pairPayload(this.codebook, profiles.get(a) ?? new Map(), profiles.get(b) ?? new Map(), dim));
+      if (text === last) continue;
+      last = text;
+      points.push({ vt, payload: text, causedBy: [...new Set(live.filter((r) => r.vt_from === vt).map((r) => r.event_id))].sort() });
+    }
+    let start = 0;
+    for (let i = 0; i < points.length; i++) if ((points[i] as { vt: string }).vt <= from) start = i;
+    return dropLeadingEmpty(points.slice(start), empty).slice(0, limit);
+  }
+
+  async series(q: { knownAt?: string; model?: string; jurisdictions?: readonly string[]; dimension?: string; a?: string; b?: string; from?: string; to?: string; limit?: number;
+    /** A pair's series from the stance matrix even where points are stored (audits the stored points). */
+    recompute?: boolean;
+  }): Promise<SeriesResult> {
     return this.db.read(async (r) => {
       const c = await this.ctx(r, { ...(q.knownAt !== undefined ? { knownAt: q.knownAt } : {}), ...(q.model !== undefined ? { model: q.model } : {}) });
       const dim = q.dimension ?? AGGREGATE;
@@ -738,8 +796,8 @@ export class Queries {
       const head = { dimension: q.dimension ?? null, knownAt: c.knownAt, from: q.from === undefined ? null : from, to: q.to === undefined ? null : to, ...versions };
       const freshness = await this.freshness(r, c.t.model);
       if (q.a !== undefined && q.b !== undefined) {
-        const pts = await this.readSeries(c, pairSeries(q.a, q.b, dim), from, to, limit);
         const [a, b] = q.a < q.b ? [q.a, q.b] : [q.b, q.a];
+        const pts = await this.pairPoints(c, a, b, dim, from, to, limit, q.recompute === true);
         return {
           scope: 'pair',
           jurisdictions: [a, b],
@@ -765,9 +823,9 @@ export class Queries {
         };
       }
       // Another set, or one dimension: merge the pairs' stored series and aggregate at every change point.
-      const pairKeys: string[] = [];
-      for (let i = 0; i < js.length; i++) for (let j = i + 1; j < js.length; j++) pairKeys.push(pairSeries(js[i] as string, js[j] as string, dim));
-      const perPair = await Promise.all(pairKeys.map((k) => this.readSeries(c, k, from, to, limit)));
+      const pairs: [string, string][] = [];
+      for (let i = 0; i < js.length; i++) for (let j = i + 1; j < js.length; j++) pairs.push([js[i] as string, js[j] as string]);
+      const perPair = await Promise.all(pairs.map(([a, b]) => this.pairPoints(c, a, b, dim, from, to, limit)));
       const vts = [...new Set(perPair.flatMap((ps) => ps.map((p) => p.vt)))].sort(cmp);
       const emptyPair = emptyPayload(this.codebook, 'pair', dim);
       const points: SeriesPoint[] = [];
@@ -789,6 +847,14 @@ export class Queries {
       return { scope: 'global', jurisdictions: js, ...head, points: points.slice(0, limit), freshness };
     });
   }
+}
+
+/**
+ * A series does not start with "nothing coded": such a point is stored where a value known earlier was
+ * later retracted, and says nothing a reader of the series (or a computed one) would show.
+ */
+function dropLeadingEmpty<P extends { payload: string }>(points: P[], empty: string | null): P[] {
+  return empty !== null && points[0]?.payload === empty ? points.slice(1) : points;
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {

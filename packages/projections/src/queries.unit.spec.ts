@@ -28,7 +28,8 @@ describe('queries', () => {
         const stored = await m.queries.divergence({ ...q, ...(jurisdictions ? { jurisdictions } : {}) });
         // Listing every dimension explicitly takes the computing path: same numbers.
         const computed = await m.queries.divergence({ ...q, ...(jurisdictions ? { jurisdictions } : {}), dimensions: [...DIMS] });
-        expect(stored.source).toBe('change-points');
+        // Only the stored jurisdictions' pairs are change points; a set with another (IN) is computed.
+        expect(stored.source).toBe(jurisdictions?.includes('IN') ? 'computed' : 'change-points');
         expect(computed.source).toBe('computed');
         expect(stored.pairs).toEqual(computed.pairs.map((p) => ({ ...p })));
         expect(stored.global.value).toBeCloseTo(computed.global.value ?? NaN, 12);
@@ -63,6 +64,37 @@ describe('queries', () => {
         const d = await m.queries.divergence({ asOf: p.validFrom, jurisdictions: ['EU', 'US', 'CN'], dimensions: ['human_oversight'], ...(knownAt ? { knownAt } : {}) });
         expect(p.value).toBe(d.global.value);
       }
+    }
+  });
+
+  it('a stored pair series equals the same series computed from the stance matrix', async () => {
+    for (const knownAt of [undefined, '2022-06-30']) {
+      for (const [a, b] of [['EU', 'US'], ['CN', 'INTL-OECD']] as const) {
+        for (const dimension of [undefined, 'human_oversight']) {
+          const q = { a, b, ...(dimension ? { dimension } : {}), ...(knownAt ? { knownAt } : {}) };
+          const stored = await m.queries.series(q);
+          const computed = await m.queries.series({ ...q, recompute: true });
+          expect(stored.points.length).toBeGreaterThan(0);
+          expect(computed.points.map((p) => [p.validFrom, p.value])).toEqual(stored.points.map((p) => [p.validFrom, p.value]));
+        }
+      }
+    }
+  });
+
+  it('a pair outside the stored jurisdictions is computed at query time and agrees with divergence', async () => {
+    const jurisdictions = [...new Set((await m.queries.stances({})).stances.map((s) => s.jurisdiction))].filter((j) => !['CN', 'EU', 'GB', 'JP', 'KR', 'US', 'INTL-OECD'].includes(j));
+    expect(jurisdictions.length).toBeGreaterThan(0);
+    const other = jurisdictions[0] as string;
+    for (const knownAt of [undefined, '2023-01-01']) {
+      const series = await m.queries.series({ a: other, b: 'EU', ...(knownAt ? { knownAt } : {}) });
+      expect(series.points.length).toBeGreaterThan(0);
+      for (const p of series.points) {
+        const d = await m.queries.divergence({ asOf: p.validFrom, jurisdictions: ['EU', other], ...(knownAt ? { knownAt } : {}) });
+        expect(d.source).toBe('computed');
+        expect(p.value).toBe(d.pairs[0]?.value);
+      }
+      const window = await m.queries.series({ a: other, b: 'EU', from: series.points[series.points.length - 1]?.validFrom, ...(knownAt ? { knownAt } : {}) });
+      expect(window.points).toEqual(series.points.slice(-1));
     }
   });
 

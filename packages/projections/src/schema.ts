@@ -197,10 +197,10 @@ const SQL_TYPE: Record<Dialect, Record<ColumnType, string>> = {
   sqlite: { text: 'TEXT', int: 'INTEGER', real: 'REAL' },
 };
 
-export function tableDdl(dialect: Dialect, t: TableDef, prefix = '', opts: { indexes?: boolean } = {}): string[] {
+export function tableDdl(dialect: Dialect, t: TableDef, prefix = '', opts: { indexes?: boolean; unlogged?: boolean } = {}): string[] {
   const name = `${prefix}${t.name}`;
   const cols = t.columns.map(([c, type, n]) => `${c} ${SQL_TYPE[dialect][type]}${n ? '' : ' NOT NULL'}`);
-  const out = [`CREATE TABLE IF NOT EXISTS ${name} (${cols.join(', ')}, PRIMARY KEY (${t.pk.join(', ')}))`];
+  const out = [`CREATE ${opts.unlogged && dialect === 'postgres' ? 'UNLOGGED ' : ''}TABLE IF NOT EXISTS ${name} (${cols.join(', ')}, PRIMARY KEY (${t.pk.join(', ')}))`];
   if (opts.indexes ?? true) out.push(...indexDdl(t, prefix));
   return out;
 }
@@ -226,12 +226,17 @@ export function deadLetterDdl(dialect: Dialect): string[] {
 export const modelPrefix = (model: string): string => `rm_${model}_`;
 
 /** A model's tables; a rebuild creates the secondary indexes only after its bulk load (`modelIndexDdl`). */
-export function modelDdl(dialect: Dialect, model: string, opts: { indexes?: boolean } = {}): string[] {
+export function modelDdl(dialect: Dialect, model: string, opts: { indexes?: boolean; unlogged?: boolean } = {}): string[] {
   return MODEL_TABLES.flatMap((t) => tableDdl(dialect, t, modelPrefix(model), opts));
 }
 
 export function modelIndexDdl(model: string): string[] {
   return MODEL_TABLES.flatMap((t) => indexDdl(t, modelPrefix(model)));
+}
+
+/** Makes a model built unlogged crash-safe (PostgreSQL): each table is written to the WAL once, in bulk. */
+export function setLoggedDdl(model: string): string[] {
+  return MODEL_TABLES.map((t) => `ALTER TABLE ${modelPrefix(model)}${t.name} SET LOGGED`);
 }
 
 export function dropModelDdl(model: string): string[] {
@@ -244,4 +249,22 @@ export const MODEL_NAME = /^[a-z][a-z0-9_]{0,39}$/;
 export function assertModelId(model: string): string {
   if (!MODEL_ID.test(model)) throw new Error(`not a read-model id: '${model}'`);
   return model;
+}
+
+const TYPE_CACHE = new Map<string, readonly ColumnType[] | null>();
+/**
+ * The column types of a model or shared table by its full name (`rm_v2_facts`), for statements that
+ * pass whole columns as typed arrays; null for a table this module does not define.
+ */
+export function columnTypesOf(table: string, columns: readonly string[]): readonly ColumnType[] | null {
+  const key = `${table}\u0000${columns.join(',')}`;
+  const hit = TYPE_CACHE.get(key);
+  if (hit !== undefined) return hit;
+  const def =
+    SHARED_TABLES.find((t) => t.name === table) ??
+    [...MODEL_TABLES].sort((a, b) => b.name.length - a.name.length).find((t) => table.startsWith('rm_') && table.endsWith(`_${t.name}`));
+  const types = def ? columns.map((c) => def.columns.find(([name]) => name === c)?.[1]) : null;
+  const out = types && types.every((t): t is ColumnType => t !== undefined) ? types : null;
+  TYPE_CACHE.set(key, out);
+  return out;
 }

@@ -9,6 +9,24 @@ import { type Coding, componentKey, diffRange, indexAt, internGeneration, resetI
 export const DEFAULT_JURISDICTIONS: readonly string[] = ['CN', 'EU', 'GB', 'JP', 'KR', 'US'];
 export const AGGREGATE = '*';
 
+/**
+ * The jurisdictions whose pairs are kept as change points: the default set and the codebook's
+ * reference regime. Pairs with any other jurisdiction are computed at query time from the stance
+ * matrix (ten dimension distances per instant, microseconds). Storing every pair made the model grow
+ * with codings × coded jurisdictions (63 points per coding with 30 jurisdictions) and the sweep hold
+ * all of them in memory; this keeps it to 21 pairs whatever the number of jurisdictions (ADR 0007).
+ */
+export function storedJurisdictions(cb: Codebook): readonly string[] {
+  return [...new Set([...DEFAULT_JURISDICTIONS, cb.referenceRegime])].sort();
+}
+
+/** The stance codings of the stored jurisdictions and the corrections and retractions of them. */
+export function storedScope(facts: readonly Fact[], keep: ReadonlySet<string>): Fact[] {
+  const codings = new Set<string>();
+  for (const f of facts) if (f.cat === 'stance' && f.jurisdiction !== null && keep.has(f.jurisdiction)) codings.add(f.eventId);
+  return facts.filter((f) => (f.cat === 'stance' ? codings.has(f.eventId) : f.targetEventId !== null && codings.has(f.targetEventId)));
+}
+
 export type SeriesScope = 'pair' | 'global';
 
 export const pairSeries = (a: string, b: string, dimension: string): string => {
@@ -118,6 +136,17 @@ export function codedValue(c: Coding): CodedValue {
 }
 
 const PAIR_CACHE = new Map<string, PairIndex>();
+/** Payload (and its text) per cached pair index: the same index object always gives the same payload. */
+const PAYLOADS = new WeakMap<PairIndex, PairPayload>();
+const TEXTS = new WeakMap<PairPayload | GlobalPayload, string>();
+function textOf(p: PairPayload | GlobalPayload): string {
+  let t = TEXTS.get(p);
+  if (t === undefined) {
+    t = payloadText(p);
+    TEXTS.set(p, t);
+  }
+  return t;
+}
 const MEMOS = new Map<string, PairwiseMemo>();
 let cachedGeneration = -1;
 function memoFor(cb: Codebook): PairwiseMemo {
@@ -208,20 +237,21 @@ export function seriesAffected(p: { scope: string; a: string | null; b: string |
 }
 
 /**
- * The divergence change points, bitemporally, for every pair of coded jurisdictions (per dimension and
- * aggregated) and for the global index (aggregated, with its dispersion) over the default set. Stance facts are swept through known
+ * The divergence change points, bitemporally, for every pair of the stored jurisdictions (per dimension and
+ * aggregated; see `storedJurisdictions`) and for the global index (aggregated, with its dispersion) over the default set. Stance facts are swept through known
  * time; at each epoch at or after `kMin`, only the valid-time ranges where some stance changed are
  * re-evaluated, and a point is written where the value as now known differs from what the stored points
  * say. `prior` holds the stored points known before `kMin`, so a sweep can resume; with kMin at the
  * beginning of time and no prior points it is a full rebuild. Same facts, same points.
  */
 export function divergenceSweep(
-  facts: readonly Fact[],
+  allFacts: readonly Fact[],
   cb: Codebook,
   opts: { kMin: string; prior?: readonly PriorPoint[]; set?: readonly string[]; only?: ReadonlySet<string> | null },
 ): DivPoint[] {
-  const only = opts.only ?? null;
   const set = [...(opts.set ?? DEFAULT_JURISDICTIONS)].sort();
+  const facts = storedScope(allFacts, new Set([...storedJurisdictions(cb), ...set]));
+  const only = opts.only ?? null;
   const inSet = new Set(set);
   const dims = cb.dimensions.map((d) => d.id);
   const ledger = new StanceLedger();
@@ -251,14 +281,38 @@ export function divergenceSweep(
     return e;
   };
 
+  // Series names and component keys per pair, built once per sweep rather than once per epoch.
+  const layouts = new Map<string, { aggregate: string; components: string[]; perDimension: string[]; perDimensionComponents: string[][] }>();
+  const pairLayout = (a: string, b: string) => {
+    const k = `${a}\u0000${b}`;
+    let l = layouts.get(k);
+    if (!l) {
+      l = {
+        aggregate: pairSeries(a, b, AGGREGATE),
+        components: dims.flatMap((d) => [componentKey(a, d), componentKey(b, d)]),
+        perDimension: dims.map((d) => pairSeries(a, b, d)),
+        perDimensionComponents: dims.map((d) => [componentKey(a, d), componentKey(b, d)]),
+      };
+      layouts.set(k, l);
+    }
+    return l;
+  };
+  const globalComponents = set.flatMap((j) => dims.map((d) => componentKey(j, d)));
+
   const out: DivPoint[] = [];
   // Profiles per jurisdiction and valid time, dropped when that jurisdiction's stances change.
   const profiles = new Map<string, Map<string, { profile: Profile; ids: Map<string, number>; key: string }>>();
   resetInternsIfLarge();
   const memo = memoFor(cb);
-  for (const { epoch, facts: fs } of StanceLedger.epochs(facts)) {
+  const epochs = StanceLedger.epochs(facts);
+  // What was known before kMin only sets the starting state: one apply of all of it (the ledger's state
+  // is a function of the set of facts) instead of rebuilding timelines epoch by epoch.
+  const firstSwept = epochs.findIndex((e) => e.epoch >= opts.kMin);
+  const before = firstSwept < 0 ? epochs : epochs.slice(0, firstSwept);
+  if (before.length > 0) ledger.apply((before[before.length - 1] as { epoch: string }).epoch, before.flatMap((e) => e.facts));
+  for (const { epoch, facts: fs } of firstSwept < 0 ? [] : epochs.slice(firstSwept)) {
     const change = ledger.apply(epoch, fs);
-    if (epoch < opts.kMin || change.changed.size === 0) continue;
+    if (change.changed.size === 0) continue;
     const dirty = new Map<string, { lo: string; hi: string | null }>();
     for (const [k, before] of change.changed) {
       const r = diffRange(before, ledger.timeline(k));
@@ -287,14 +341,16 @@ export function divergenceSweep(
       for (const x of all) {
         if (x === j) continue;
         const [a, b] = j < x ? [j, x] : [x, j];
-        if (tasks.has(pairSeries(a, b, AGGREGATE)) || (only && !only.has(a) && !only.has(b))) continue;
-        addTask(pairSeries(a, b, AGGREGATE), 'pair', a, b, AGGREGATE, dims.flatMap((d) => [componentKey(a, d), componentKey(b, d)]));
-        for (const d of dims) addTask(pairSeries(a, b, d), 'pair', a, b, d, [componentKey(a, d), componentKey(b, d)]);
+        if (only && !only.has(a) && !only.has(b)) continue;
+        const layout = pairLayout(a, b);
+        if (tasks.has(layout.aggregate)) continue;
+        addTask(layout.aggregate, 'pair', a, b, AGGREGATE, layout.components);
+        dims.forEach((d, i) => addTask(layout.perDimension[i] as string, 'pair', a, b, d, layout.perDimensionComponents[i] as string[]));
       }
     }
     if ([...dirtyJ].some((j) => inSet.has(j)) && (!only || set.some((j) => only.has(j)))) {
       // Only the aggregate global index is stored; per dimension it is derived from the pair series.
-      addTask(globalSeries(AGGREGATE), 'global', null, null, AGGREGATE, set.flatMap((j) => dims.map((d) => componentKey(j, d))));
+      addTask(globalSeries(AGGREGATE), 'global', null, null, AGGREGATE, globalComponents);
     }
 
     for (const k of change.changed.keys()) profiles.delete(k.split('\u0000')[0] as string);
@@ -337,7 +393,13 @@ export function divergenceSweep(
     };
     const payloadAt = (t: Task, vt: string): PairPayload | GlobalPayload => {
       if (t.scope === 'pair') {
-        return pairPayloadOf(cb, pairIndexAt(t.a as string, t.b as string, vt, t.dimension));
+        const idx = pairIndexAt(t.a as string, t.b as string, vt, t.dimension);
+        let p = PAYLOADS.get(idx);
+        if (!p) {
+          p = pairPayloadOf(cb, idx);
+          PAYLOADS.set(idx, p);
+        }
+        return p;
       }
       const entries: PairEntry[] = [];
       for (let i = 0; i < set.length; i++) {
@@ -374,7 +436,7 @@ export function divergenceSweep(
         if (same && inSync) continue;
         inSync = same;
         const payload = payloadAt(t, vt);
-        const text = payloadText(payload);
+        const text = textOf(payload);
         if (text === (state.lookup(vt) ?? empty)) continue;
         state.set(vt, text);
         const causes = new Set<string>();

@@ -45,6 +45,10 @@ function intern(sig: string): number {
   return n;
 }
 
+/** Effective codings by base id and correction ids; dropped with the interned ids they carry. */
+const CODINGS = new Map<string, Coding | null>();
+let codingGeneration = 0;
+
 export const EMPTY_TIMELINE: Timeline = { vts: [], winners: [] };
 
 export const componentKey = (jurisdiction: string, dimension: string): string => `${jurisdiction}\u0000${dimension}`;
@@ -74,22 +78,60 @@ export function winnerAt(t: Timeline, vt: string): Coding | null {
  * the last difference (null: they differ up to the end of time), or null when they are equal.
  */
 export function diffRange(a: Timeline, b: Timeline): { lo: string; hi: string | null } | null {
-  const points = [...new Set([...a.vts, ...b.vts])].sort(cmp);
+  // Timelines before and after a change share most of their breakpoints (the same Coding objects):
+  // skip the common prefix and suffix by reference, then merge-walk the middle.
+  const n = Math.min(a.vts.length, b.vts.length);
+  let start = 0;
+  while (start < n && a.winners[start] === b.winners[start]) start++;
+  let ea = a.vts.length;
+  let eb = b.vts.length;
+  while (ea > start && eb > start && a.winners[ea - 1] === b.winners[eb - 1]) {
+    ea--;
+    eb--;
+  }
+  let i = start;
+  let k = start;
+  let wa = start > 0 ? (a.winners[start - 1] as Coding).sig : '';
+  let wb = wa;
   let lo: string | null = null;
-  let lastIdx = -1;
-  points.forEach((p, i) => {
-    if ((winnerAt(a, p)?.sig ?? '') !== (winnerAt(b, p)?.sig ?? '')) {
+  let last: string | null = null;
+  let hi: string | null = null;
+  while (i < ea || k < eb) {
+    const va = i < ea ? a.vts[i] : undefined;
+    const vb = k < eb ? b.vts[k] : undefined;
+    const p = vb === undefined || (va !== undefined && va <= vb) ? (va as string) : vb;
+    if (va === p) wa = (a.winners[i++] as Coding).sig;
+    if (vb === p) wb = (b.winners[k++] as Coding).sig;
+    if (last !== null && hi === null) hi = p;
+    if (wa !== wb) {
       if (lo === null) lo = p;
-      lastIdx = i;
+      last = p;
+      hi = null;
     }
-  });
+  }
   if (lo === null) return null;
-  return { lo, hi: points[lastIdx + 1] ?? null };
+  // The first breakpoint of the common suffix is where they agree again.
+  if (hi === null && ea < a.vts.length) hi = a.vts[ea] as string;
+  return { lo, hi };
 }
 
-function buildTimeline(codings: Iterable<Coding>): Timeline {
-  // The stance matrix rule: the latest valid-from wins; on equal valid-from, the later known, then the later logged.
-  const sorted = [...codings].sort((x, y) => cmp(x.vf, y.vf) || cmp(x.kt, y.kt) || posCmp(x.pos, y.pos));
+// The stance matrix rule: the latest valid-from wins; on equal valid-from, the later known, then the later logged.
+const codingOrder = (x: Coding, y: Coding): number => cmp(x.vf, y.vf) || cmp(x.kt, y.kt) || posCmp(x.pos, y.pos);
+
+/** First index in `sorted` whose coding orders after `c` (where `c` would be inserted). */
+function upperBound(sorted: readonly Coding[], c: Coding): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (codingOrder(sorted[mid] as Coding, c) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The timeline of codings kept in rule order: at each distinct valid-from, the last one wins. */
+function timelineOf(sorted: readonly Coding[]): Timeline {
   const vts: string[] = [];
   const winners: Coding[] = [];
   for (const c of sorted) {
@@ -119,7 +161,8 @@ export class StanceLedger {
   private readonly related = new Map<string, Fact[]>();
   private readonly retracted = new Set<string>();
   private readonly effective = new Map<string, Coding>();
-  private readonly members = new Map<string, Set<string>>();
+  /** Per component, its effective codings in rule order: kept sorted as codings come and go, never re-sorted. */
+  private readonly members = new Map<string, Coding[]>();
   readonly timelines = new Map<string, Timeline>();
   readonly jurisdictions = new Set<string>();
 
@@ -166,34 +209,56 @@ export class StanceLedger {
       if (before?.sig === after?.sig) continue;
       if (before) {
         const k = componentKey(before.jurisdiction, before.dimension);
-        this.members.get(k)?.delete(id);
+        const list = this.members.get(k);
+        if (list) {
+          // Equal order keys are possible only for the same coding; search back from its upper bound.
+          for (let i = upperBound(list, before) - 1; i >= 0; i--) {
+            if ((list[i] as Coding).id === id) {
+              list.splice(i, 1);
+              break;
+            }
+          }
+        }
         mark(k);
         if (amendedBy.has(id)) amendments.set(k, [...(amendments.get(k) ?? []), ...(amendedBy.get(id) ?? [])]);
       }
       if (after) {
         const k = componentKey(after.jurisdiction, after.dimension);
-        const set = this.members.get(k) ?? new Set<string>();
-        set.add(id);
-        this.members.set(k, set);
+        const list = this.members.get(k) ?? [];
+        list.splice(upperBound(list, after), 0, after);
+        this.members.set(k, list);
         this.effective.set(id, after);
         this.jurisdictions.add(after.jurisdiction);
         mark(k);
         if (amendedBy.has(id)) amendments.set(k, [...(amendments.get(k) ?? []), ...(amendedBy.get(id) ?? [])]);
       } else this.effective.delete(id);
     }
-    for (const k of changed.keys()) {
-      const ids = this.members.get(k) ?? new Set<string>();
-      this.timelines.set(
-        k,
-        buildTimeline([...ids].map((i) => this.effective.get(i) as Coding)),
-      );
-    }
+    for (const k of changed.keys()) this.timelines.set(k, timelineOf(this.members.get(k) ?? []));
     for (const [k, ids] of amendments) amendments.set(k, [...new Set(ids)].sort());
     return { epoch, changed, amendments };
   }
 
   private codingOf(base: Fact): Coding | undefined {
-    const e = applyCorrections(base.event, this.related.get(base.eventId) ?? []) as StoredEvent<'StanceCoded'>;
+    // A coding is a pure function of its base and corrections (all immutable facts): a live batch
+    // re-sweeps the whole stance history, so computing each one once per process matters.
+    const related = this.related.get(base.eventId) ?? [];
+    // The log position is part of the key: two stores in one process may place the same event differently.
+    const head = `${base.eventId}@${base.position}`;
+    const key = related.length === 0 ? head : `${head}|${related.map((r) => r.eventId).join('|')}`;
+    if (codingGeneration !== generation) {
+      CODINGS.clear();
+      codingGeneration = generation;
+    }
+    const hit = CODINGS.get(key);
+    if (hit !== undefined) return hit ?? undefined;
+    const made = this.makeCoding(base, related);
+    if (CODINGS.size >= 400_000) CODINGS.clear();
+    CODINGS.set(key, made ?? null);
+    return made;
+  }
+
+  private makeCoding(base: Fact, related: readonly Fact[]): Coding | undefined {
+    const e = applyCorrections(base.event, related) as StoredEvent<'StanceCoded'>;
     if (e.type !== 'StanceCoded') return undefined;
     const d = e.data;
     // The jurisdiction is the stream's: a coding cannot be corrected into another jurisdiction.

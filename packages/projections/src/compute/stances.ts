@@ -1,6 +1,6 @@
 import type { Fact } from '../facts';
 import { INF } from '../time';
-import { type Coding, StanceLedger, type Timeline } from './ledger';
+import { type Coding, diffRange, indexAt, StanceLedger, type Timeline } from './ledger';
 
 export const STANCE_COLUMNS = ['jurisdiction', 'dimension', 'kt_from', 'kt_to', 'vt_from', 'vt_to', 'event_id', 'codebook_version', 'payload'] as const;
 
@@ -27,36 +27,62 @@ interface Segment {
   readonly coding: Coding;
 }
 
-function segments(dimension: string, t: Timeline): Segment[] {
-  return t.vts.map((vt, i) => ({ dimension, vtFrom: vt, vtTo: t.vts[i + 1] ?? INF, coding: t.winners[i] as Coding }));
+/**
+ * The segments of a timeline that can differ from another timeline whose differences lie in [lo, hi):
+ * the one ending at lo (its end moves) up to the one ending at hi. Beyond them both timelines agree.
+ */
+function segmentsIn(dimension: string, t: Timeline, lo: string, hi: string | null): Segment[] {
+  const out: Segment[] = [];
+  for (let i = Math.max(0, indexAt(t.vts, lo) - 1); i < t.vts.length; i++) {
+    const vtFrom = t.vts[i] as string;
+    if (hi !== null && vtFrom > hi) break;
+    const vtTo = t.vts[i + 1] ?? INF;
+    // Selected by valid time, not by index, so both timelines give the same unchanged neighbours.
+    if (vtTo < lo) continue;
+    out.push({ dimension, vtFrom, vtTo, coding: t.winners[i] as Coding });
+  }
+  return out;
 }
 
-const segKey = (s: Segment) => `${s.dimension}\u0000${s.vtFrom}\u0000${s.vtTo}\u0000${s.coding.sig}`;
+// `seq` stands for the coding's signature (interned): keys stay short.
+const segKey = (s: Segment) => `${s.vtFrom}\u0000${s.vtTo}\u0000${s.coding.seq}`;
 
 /**
  * The stance matrix rows of one jurisdiction, bitemporally: each row says that, as known from kt_from
- * until kt_to, the coding held in valid time from vt_from until vt_to.
+ * until kt_to, the coding held in valid time from vt_from until vt_to. Each epoch only compares the
+ * segments in the valid-time range its changes touch, so the cost follows the changes, not the length
+ * of each timeline.
  */
 export function stanceRows(jurisdiction: string, facts: readonly Fact[]): unknown[][] {
   const ledger = new StanceLedger();
-  const open = new Map<string, { seg: Segment; ktFrom: string }>();
+  const open = new Map<string, Map<string, { seg: Segment; ktFrom: string }>>();
   const rows: unknown[][] = [];
   const emit = (seg: Segment, ktFrom: string, ktTo: string) =>
     rows.push([jurisdiction, seg.dimension, ktFrom, ktTo, seg.vtFrom, seg.vtTo, seg.coding.id, seg.coding.event.data.codebookVersion, stancePayload(seg.coding)]);
   for (const { epoch, facts: fs } of StanceLedger.epochs(facts)) {
     const change = ledger.apply(epoch, fs);
-    for (const key of change.changed.keys()) {
+    for (const [key, before] of change.changed) {
       const [j, dimension] = key.split('\u0000') as [string, string];
       if (j !== jurisdiction) continue;
-      const now = new Map(segments(dimension, ledger.timeline(key)).map((s) => [segKey(s), s]));
-      for (const [k, o] of open) {
-        if (o.seg.dimension !== dimension || now.has(k)) continue;
-        emit(o.seg, o.ktFrom, epoch);
-        open.delete(k);
+      const after = ledger.timeline(key);
+      const range = diffRange(before, after);
+      if (!range) continue;
+      let byDim = open.get(dimension);
+      if (!byDim) {
+        byDim = new Map();
+        open.set(dimension, byDim);
       }
-      for (const [k, s] of now) if (!open.has(k)) open.set(k, { seg: s, ktFrom: epoch });
+      const now = new Map(segmentsIn(dimension, after, range.lo, range.hi).map((s) => [segKey(s), s]));
+      for (const old of segmentsIn(dimension, before, range.lo, range.hi)) {
+        const k = segKey(old);
+        const o = byDim.get(k);
+        if (!o || now.has(k)) continue;
+        emit(o.seg, o.ktFrom, epoch);
+        byDim.delete(k);
+      }
+      for (const [k, seg] of now) if (!byDim.has(k)) byDim.set(k, { seg, ktFrom: epoch });
     }
   }
-  for (const o of open.values()) emit(o.seg, o.ktFrom, INF);
+  for (const byDim of open.values()) for (const o of byDim.values()) emit(o.seg, o.ktFrom, INF);
   return rows;
 }
