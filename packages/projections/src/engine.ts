@@ -325,7 +325,8 @@ export async function writeStances(u: Unit, t: ModelTables, jurisdictions: reado
  * batches and models; only which ids a model holds is read each time.
  */
 const FACT_CACHE = new Map<string, Fact>();
-const FACT_CACHE_LIMIT = 250_000;
+// Bounded so a projector stays within a few hundred MB on a long history (stance facts are ~1-2 KB parsed).
+const FACT_CACHE_LIMIT = 100_000;
 
 async function factsById(r: Reader, t: ModelTables, ids: readonly string[]): Promise<Fact[]> {
   if (ids.length > FACT_CACHE_LIMIT) return selectFacts(r, t, 'event_id', ids);
@@ -463,7 +464,8 @@ export async function finalizeModel(run: <T>(fn: (u: Unit) => Promise<T>) => Pro
     const jurisdictions = await run(async (u) =>
       (await u.query<{ jurisdiction: string }>(`SELECT DISTINCT jurisdiction FROM ${t.facts} WHERE cat = 'stance'`)).map((r) => r.jurisdiction).sort(),
     );
-    for (const c of chunks(jurisdictions, 50)) await run((u) => writeStances(u, t, c, []));
+    // A few jurisdictions per unit: their codings are held in memory while their rows are computed.
+    for (const c of chunks(jurisdictions, 4)) await run((u) => writeStances(u, t, c, []));
   })();
   const divergence = run(async (u) => {
     await u.lock(`div:${model}`);

@@ -130,6 +130,43 @@ function upperBound(sorted: readonly Coding[], c: Coding): number {
   return lo;
 }
 
+/** Index of the first member whose valid-from is after `vf`. */
+function afterVf(sorted: readonly Coding[], vf: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((sorted[mid] as Coding).vf <= vf) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * A copy of a timeline with the breakpoints at `vfs` recomputed from the members: a flat copy plus a
+ * binary search per changed valid-from, instead of rebuilding it from every member (that made each
+ * epoch cost the length of the timeline, quadratic over a long history).
+ */
+function patchTimeline(t: Timeline, sorted: readonly Coding[], vfs: Iterable<string>): Timeline {
+  const vts = t.vts.slice();
+  const winners = t.winners.slice();
+  for (const vf of vfs) {
+    const last = sorted[afterVf(sorted, vf) - 1];
+    const winner = last !== undefined && last.vf === vf ? last : undefined;
+    const i = indexAt(vts, vf);
+    const present = i >= 0 && vts[i] === vf;
+    if (winner && present) winners[i] = winner;
+    else if (winner) {
+      vts.splice(i + 1, 0, vf);
+      winners.splice(i + 1, 0, winner);
+    } else if (present) {
+      vts.splice(i, 1);
+      winners.splice(i, 1);
+    }
+  }
+  return { vts, winners };
+}
+
 /** The timeline of codings kept in rule order: at each distinct valid-from, the last one wins. */
 function timelineOf(sorted: readonly Coding[]): Timeline {
   const vts: string[] = [];
@@ -198,8 +235,12 @@ export class StanceLedger {
     }
     const changed = new Map<string, Timeline>();
     const amendments = new Map<string, string[]>();
-    const mark = (key: string) => {
+    const vfsOf = new Map<string, Set<string>>();
+    const mark = (key: string, vf: string) => {
       if (!changed.has(key)) changed.set(key, this.timeline(key));
+      const set = vfsOf.get(key) ?? new Set<string>();
+      set.add(vf);
+      vfsOf.set(key, set);
     };
     for (const id of touched) {
       const base = this.bases.get(id);
@@ -219,7 +260,7 @@ export class StanceLedger {
             }
           }
         }
-        mark(k);
+        mark(k, before.vf);
         if (amendedBy.has(id)) amendments.set(k, [...(amendments.get(k) ?? []), ...(amendedBy.get(id) ?? [])]);
       }
       if (after) {
@@ -229,11 +270,16 @@ export class StanceLedger {
         this.members.set(k, list);
         this.effective.set(id, after);
         this.jurisdictions.add(after.jurisdiction);
-        mark(k);
+        mark(k, after.vf);
         if (amendedBy.has(id)) amendments.set(k, [...(amendments.get(k) ?? []), ...(amendedBy.get(id) ?? [])]);
       } else this.effective.delete(id);
     }
-    for (const k of changed.keys()) this.timelines.set(k, timelineOf(this.members.get(k) ?? []));
+    for (const [k, before] of changed) {
+      const members = this.members.get(k) ?? [];
+      const vfs = vfsOf.get(k) ?? new Set<string>();
+      // Many changes at once (the first epochs, a fast-forward): one rebuild is cheaper than patches.
+      this.timelines.set(k, vfs.size * 8 > members.length ? timelineOf(members) : patchTimeline(before, members, vfs));
+    }
     for (const [k, ids] of amendments) amendments.set(k, [...new Set(ids)].sort());
     return { epoch, changed, amendments };
   }

@@ -1,5 +1,7 @@
 import fc from 'fast-check';
-import { type Coding, diffRange, type Timeline, winnerAt } from './ledger';
+import { prepareFact } from '../facts';
+import { generateHistory, toStored } from '../testing';
+import { type Coding, diffRange, StanceLedger, type Timeline, winnerAt } from './ledger';
 
 /** The definition diffRange implements, by brute force over every breakpoint of both timelines. */
 function naiveDiffRange(a: Timeline, b: Timeline): { lo: string; hi: string | null } | null {
@@ -51,5 +53,32 @@ describe('diffRange', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('StanceLedger', () => {
+  it('timelines kept up epoch by epoch equal those built at once from what was known then', () => {
+    // Mostly codings, with corrections (some moving valid time) and retractions: dozens per component,
+    // so most epochs patch a timeline rather than rebuild it.
+    const facts = toStored(generateHistory({ seed: 9, events: 2500, stanceShare: 0.9, correctionShare: 0.05, retractionShare: 0.02 })).map((e) => prepareFact(e));
+    const epochs = StanceLedger.epochs(facts);
+    const live = new StanceLedger();
+    let checked = 0;
+    epochs.forEach(({ epoch, facts: fs }, i) => {
+      live.apply(epoch, fs);
+      if (i % 40 !== 0 && i !== epochs.length - 1) return;
+      const fresh = new StanceLedger();
+      fresh.apply(epoch, facts.filter((f) => f.kt <= epoch));
+      const keys = new Set([...live.timelines.keys(), ...fresh.timelines.keys()]);
+      for (const k of keys) {
+        const a = live.timeline(k);
+        const b = fresh.timeline(k);
+        expect(a.vts).toEqual(b.vts);
+        expect(a.winners.map((w) => w.sig)).toEqual(b.winners.map((w) => w.sig));
+      }
+      checked += keys.size;
+    });
+    expect(Math.max(...[...live.timelines.values()].map((t) => t.vts.length))).toBeGreaterThan(20);
+    expect(checked).toBeGreaterThan(1000);
   });
 });
