@@ -85,6 +85,13 @@ export async function existingIds(r: Reader, t: ModelTables, ids: readonly strin
  */
 export async function applyEvents(u: Unit, events: readonly StoredEvent[], opts: ApplyOptions): Promise<ApplyResult> {
   const t = tablesOf(opts.model);
+  // Keys are recomputed from the facts this transaction reads (a jurisdiction's stance rows, an
+  // instrument's applicability, an event and its corrections from other streams). Two transactions
+  // doing that at once would each miss the other's uncommitted facts and the later commit would win
+  // with an incomplete key. Held until commit, this lock makes every reader see the facts of every
+  // earlier apply, across partitions and projector processes; what runs in parallel is fetching,
+  // parsing and preparing (see docs/benchmarks.md, live lag).
+  await u.lock(`apply:${t.model}`);
   const seen = new Set<string>();
   const unique = events.filter((e) => (seen.has(e.id) ? false : (seen.add(e.id), true)));
   const existing = await existingIds(u, t, unique.map((e) => e.id));

@@ -74,6 +74,35 @@ describe('read models on PostgreSQL', () => {
     }
   }, 60_000);
 
+  it('two projectors applying at once, with corrections in streams of their own, build what one builds', async () => {
+    // A batch of one partition then recomputes keys (stance rows, applicability, corrected events)
+    // that batches of other partitions write too: the apply lock must make the later one see both.
+    let n = 0;
+    const history = generateHistory({ seed: 8, events: 2000, stanceShare: 0.2, correctionShare: 0.08, retractionShare: 0.03 }).map((e) =>
+      e.type === 'RecordCorrected' || e.type === 'RecordRetracted' ? { ...e, subject: `corrections-${n++ % 7}` } : e,
+    );
+    const batches = interleave(toStored(history), { seed: 9, partitions: 6, maxBatch: 25 });
+    await applyAll(m.projector, batches);
+    const want = await m.projector.checksum();
+    await reset();
+    const second = await openPostgresModels(db.url);
+    try {
+      const byPartition = new Map<string, TestBatch[]>();
+      for (const b of batches) byPartition.set(b.partition, [...(byPartition.get(b.partition) ?? []), b]);
+      // Each partition on its own chain, alternating between the two projectors' connections.
+      await Promise.all(
+        [...byPartition.values()].map(async (list, i) => {
+          for (const b of list) await applyAll(i % 2 === 0 ? m.projector : second.projector, [b]);
+        }),
+      );
+      const got = await m.projector.checksum();
+      expect(got.tables).toEqual(want.tables);
+      expect(got.digest).toBe(want.digest);
+    } finally {
+      await second.close();
+    }
+  }, 120_000);
+
   it('a failed transaction rolls back read models and checkpoint together', async () => {
     const b = interleave(corpus, { seed: 2 })[0] as TestBatch;
     await m.dataSource.query(`ALTER TABLE rm_checkpoints RENAME TO rm_checkpoints_away`);
