@@ -83,6 +83,12 @@ export interface MatchRow {
   created_at: string;
 }
 
+/**
+ * PostgreSQL text cannot hold NUL, so no stored id or time contains one: a key from a request (a path
+ * parameter, a cursor) that does, names nothing, and is not sent to the database (it would fail there).
+ */
+const nameable = (...keys: readonly string[]): boolean => keys.every((k) => !k.includes('\u0000'));
+
 const DELIVERY_COLUMNS =
   'id, subscription_id, principal, kind, channel, body, status, attempts, max_attempts, cycle_start, next_attempt_at, lease_until, reminder_key, event_id, last_status_code, last_error, last_latency_ms, created_at, updated_at, delivered_at';
 
@@ -113,11 +119,13 @@ export class AlertsRepository {
   }
 
   async subscription(id: string): Promise<Subscription | null> {
+    if (!nameable(id)) return null;
     const [row] = await this.db.query<SubscriptionRow>(`SELECT * FROM alert_subscriptions WHERE id = $1`, [id]);
     return row ? subscriptionFromRow(row) : null;
   }
 
   async ownedSubscription(id: string, principal: string): Promise<Subscription | null> {
+    if (!nameable(id, principal)) return null;
     const [row] = await this.db.query<SubscriptionRow>(`SELECT * FROM alert_subscriptions WHERE id = $1 AND principal = $2`, [id, principal]);
     return row ? subscriptionFromRow(row) : null;
   }
@@ -227,6 +235,7 @@ export class AlertsRepository {
   }
 
   async delivery(id: string): Promise<DeliveryRow | null> {
+    if (!nameable(id)) return null;
     const [row] = await this.db.query<DeliveryRow>(`SELECT ${DELIVERY_COLUMNS} FROM alert_deliveries WHERE id = $1`, [id]);
     return row ? normaliseDelivery(row) : null;
   }
@@ -299,6 +308,7 @@ export class AlertsRepository {
     principal: string,
     q: { subscriptionId?: string; status?: string; before?: { createdAt: string; id: string }; limit: number },
   ): Promise<DeliveryRow[]> {
+    if (!nameable(principal, q.subscriptionId ?? '', q.before?.createdAt ?? '', q.before?.id ?? '')) return [];
     const where = ['principal = $1'];
     const params: unknown[] = [principal];
     if (q.subscriptionId) {

@@ -16,6 +16,7 @@ import { createInfrastructure, type Infrastructure, RuntimeModule } from '@regst
 import { waitFor } from '@regstream/test-helpers';
 import request from 'supertest';
 import { ApiModule } from './api.module';
+import { QueriesService } from './queries.service';
 import { STREAM_OPTIONS } from './stream/stream.service';
 
 const NOW = new Date('2026-11-29T12:00:00Z');
@@ -26,6 +27,7 @@ let app: INestApplication;
 let projector: Projector;
 let key: string;
 let cp = START;
+let stored: StoredEvent[];
 
 /** Applies what the store has that the read models do not (what the projector process does). */
 async function project(): Promise<StoredEvent[]> {
@@ -55,7 +57,7 @@ beforeAll(async () => {
   key = (await infra.apiKeys.issue('reader', ['read'])).secret;
   projector = new Projector(infra.dataSource, { clock: () => NOW });
   await appendToStore(infra.store, toStored(loadCorpus().events));
-  await project();
+  stored = await project();
 });
 
 afterAll(async () => {
@@ -211,6 +213,63 @@ describe('read API', () => {
     expect(res.body.items.map((i: { appliesFrom: string }) => i.appliesFrom)).toEqual([...res.body.items.map((i: { appliesFrom: string }) => i.appliesFrom)].sort());
     const then = await api('/v1/upcoming?asOf=2026-06-01&knownAt=2026-06-01&days=90&jurisdictions=EU').expect(200);
     expect(then.body.items.map((i: { provision: string }) => i.provision)).toContain(ANNEX_III);
+  });
+
+  it('revalidates an as-of question from the model version alone, and runs the query again once the model changed', async () => {
+    const queries = app.get(QueriesService);
+    const path = '/v1/divergence?asOf=2026-01-01&jurisdictions=EU,US,CN';
+    const first = await api(path).expect(200);
+    const etag = first.headers['etag'] as string;
+    const run = jest.spyOn(queries, 'divergence');
+    try {
+      // The first revalidation runs the query (nothing filed yet) and files the ETag under the version.
+      await api(path).set('If-None-Match', etag).expect(304);
+      expect(run).toHaveBeenCalledTimes(1);
+      // From then on the version answers: 304, the query does not run.
+      const again = await api(path).set('If-None-Match', etag).expect(304);
+      expect(again.headers['etag']).toBe(etag);
+      expect(run).toHaveBeenCalledTimes(1);
+      // The same parameters in another order ask the same question.
+      await api('/v1/divergence?jurisdictions=EU,US,CN&asOf=2026-01-01').set('If-None-Match', etag).expect(304);
+      expect(run).toHaveBeenCalledTimes(1);
+      // Without asOf the answer depends on the clock: the query always runs.
+      await api('/v1/divergence?jurisdictions=EU,US,CN').set('If-None-Match', etag);
+      expect(run).toHaveBeenCalledTimes(2);
+      // The model changes (a batch is applied): the version moves, the query runs again.
+      const before = await queries.version();
+      const e = { ...(stored[0] as StoredEvent), id: 'revalidate-1', position: '990001' } as StoredEvent;
+      await projector.applyBatch('revalidation', [e], ['1']);
+      expect(await queries.version()).not.toBe(before);
+      // (The answer carries the model's freshness, so it changed too.)
+      const changed = await api(path).set('If-None-Match', etag).expect(200);
+      expect(changed.headers['etag']).not.toBe(etag);
+      expect(run).toHaveBeenCalledTimes(3);
+    } finally {
+      run.mockRestore();
+    }
+  });
+
+  it('the model version moves with every batch and with a dead letter resolved by a retry', async () => {
+    const queries = app.get(QueriesService);
+    const v0 = await queries.version();
+    expect(await queries.version()).toBe(v0);
+    expect(await queries.version('v1')).toMatch(/^v1\|/);
+    // A projector whose handler refuses one event: it is dead-lettered (the checkpoint moves).
+    const e = { ...(stored[1] as StoredEvent), id: 'revalidate-poison', position: '990002' } as StoredEvent;
+    const refusing = new Projector(infra.dataSource, {
+      clock: () => NOW,
+      beforeApply: (x) => {
+        if (x.id === e.id) throw new Error('refused for the test');
+      },
+    });
+    await refusing.applyBatch('revalidation', [e], ['2']);
+    const v1 = await queries.version();
+    expect(v1).not.toBe(v0);
+    const [dl] = await projector.deadLetters({ status: 'open' });
+    expect(dl?.eventId).toBe(e.id);
+    // The retry applies it without moving any checkpoint: only the resolved dead letter says the model changed.
+    expect((await projector.retryDeadLetter(dl?.id as number)).ok).toBe(true);
+    expect(await queries.version()).not.toBe(v1);
   });
 
   it('documents every endpoint in OpenAPI', async () => {

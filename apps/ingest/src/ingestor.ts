@@ -9,6 +9,7 @@ import {
   type StoredEvent,
 } from '@regstream/domain';
 import { type AppendRequest, type AppendResult, ConcurrencyError, type EventStore, type ExpectedVersion } from '@regstream/event-store';
+import { advance, EMPTY_BASIS, type StreamBasis, StreamMemo } from './stream-memo';
 
 export const MAX_BATCH = 1000;
 
@@ -43,6 +44,8 @@ interface Item {
  * then an all-or-nothing append. Used by the HTTP API, the CLI import and the first-start corpus import.
  */
 export class EventIngestor {
+  private readonly memo = new StreamMemo();
+
   constructor(
     private readonly store: EventStore,
     private readonly clock: () => Date = () => new Date(),
@@ -87,52 +90,133 @@ export class EventIngestor {
       const prior = await this.store.findIdempotent(opts.idempotencyKey, opts.requestHash);
       if (prior) return prior;
     }
-    // Without a client-given version, decide on what we read and append only if nobody wrote in between;
-    // on a race, read again and decide again.
+    // Without a client-given version, decide on what we know of each stream and append only if nobody
+    // wrote in between; on a race, read again and decide again. A decision taken without reading (a
+    // remembered basis, or a stream the batch registers) is never final: a refusal, by the rules or by
+    // the store, sends it back to be decided on what the streams hold.
+    let read = false;
     for (let attempt = 0; ; attempt++) {
-      const requests = await this.decide(items, prefix);
+      const d = await this.decide(items, prefix, read);
+      if (d.issues.length) {
+        if (!d.verified) {
+          read = true;
+          continue;
+        }
+        throw new IngestValidationError(d.issues);
+      }
       try {
-        const result = await this.store.appendBatch(requests, {
+        const result = await this.store.appendBatch(d.requests, {
           now: this.clock(),
           ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}),
           ...(opts.requestHash ? { requestHash: opts.requestHash } : {}),
         });
+        this.remember(d, result);
         if (result.written > 0) this.afterAppend();
         return result;
       } catch (e) {
+        if (!(e instanceof ConcurrencyError)) throw e;
+        for (const streamId of d.bases.keys()) this.memo.delete(streamId);
+        read = true;
+        if (!d.verified) continue;
         const clientPinned = items.some((i) => i.expectedVersion !== undefined);
-        if (e instanceof ConcurrencyError && !clientPinned && attempt < 5) continue;
+        if (!clientPinned && attempt < 5) continue;
         throw e;
       }
     }
   }
 
-  private async decide(items: readonly Item[], prefix: string): Promise<AppendRequest[]> {
+  /**
+   * Keeps each decided stream's basis, moved past what this append wrote to it; and moves on the basis of
+   * any other remembered stream the append wrote to (a stance stream gets corrections, which need its
+   * history, between codings, which do not), so that it stays usable as long as this process is the
+   * stream's only writer.
+   */
+  private remember(d: Decision, result: AppendResult): void {
+    const envelopes = new Map<string, AnyEnvelope>();
+    for (const r of d.requests) for (const e of r.events) envelopes.set(e.id, e);
+    const written = new Map<string, { version: number; envelope: AnyEnvelope }[]>();
+    for (const e of result.events) {
+      const envelope = envelopes.get(e.id);
+      if (e.duplicate || !envelope) continue;
+      const list = written.get(e.streamId);
+      if (list) list.push({ version: e.streamVersion, envelope });
+      else written.set(e.streamId, [{ version: e.streamVersion, envelope }]);
+    }
+    const streams = new Set([...d.bases.keys(), ...written.keys()]);
+    for (const streamId of streams) {
+      const decided = d.bases.get(streamId);
+      const basis = decided?.basis ?? this.memo.get(streamId);
+      if (!basis) continue;
+      const mine = (written.get(streamId) ?? []).sort((a, b) => a.version - b.version);
+      // Only a run of versions right after the basis continues it (a client-pinned version the basis
+      // did not have, or another writer in between, does not).
+      if (mine.some((w, i) => w.version !== basis.version + i + 1)) {
+        this.memo.delete(streamId);
+        continue;
+      }
+      const envelopes = mine.map((w) => w.envelope);
+      // Usually the store wrote exactly what was decided: the decider's state after it is already known.
+      const asDecided = decided?.state !== undefined && decided.fresh?.length === envelopes.length && envelopes.every((e, i) => decided.fresh?.[i] === e);
+      const next = advance(basis, envelopes, streamId.startsWith('instrument-') && !asDecided);
+      this.memo.set(streamId, asDecided && decided.state ? { ...next, state: decided.state } : next);
+    }
+  }
+
+  /** The basis of each stream without reading it, when one can be trusted to be checked by the append. */
+  private assumed(streamId: string, group: readonly Item[], pinned: ExpectedVersion | undefined, instrument: boolean): StreamBasis | undefined {
+    const known = this.memo.get(streamId);
+    if (known && (pinned === undefined || pinned === known.version)) return known;
+    // A stream the batch opens with its registration is new, or the registration is refused anyway:
+    // the append's expected version 0 says which.
+    const opens = instrument && group[0]?.envelope.type === 'InstrumentRegistered';
+    if (opens && (pinned === undefined || pinned === 'no_stream' || pinned === 0)) return EMPTY_BASIS;
+    return undefined;
+  }
+
+  private async decide(items: readonly Item[], prefix: string, read: boolean): Promise<Decision> {
     const byStream = new Map<string, Item[]>();
-    for (const it of items) byStream.set(it.envelope.subject, [...(byStream.get(it.envelope.subject) ?? []), it]);
+    for (const it of items) {
+      const group = byStream.get(it.envelope.subject);
+      if (group) group.push(it);
+      else byStream.set(it.envelope.subject, [it]);
+    }
     const issues: FieldIssue[] = [];
     const requests: AppendRequest[] = [];
+    const bases = new Map<string, Decided>();
+    let verified = true;
     const needsHistory = [...byStream].filter(
       ([streamId, group]) => streamId.startsWith('instrument-') || group.some((it) => it.envelope.type === 'RecordCorrected' || it.envelope.type === 'RecordRetracted'),
     );
-    // One round trip for every stream the batch must decide on.
-    const histories = needsHistory.length ? await this.store.readStreams(needsHistory.map(([s]) => s)) : new Map<string, StoredEvent[]>();
+    for (const [streamId, group] of needsHistory) {
+      const instrument = streamId.startsWith('instrument-');
+      const basis = read ? undefined : this.assumed(streamId, group, group.find((it) => it.expectedVersion !== undefined)?.expectedVersion, instrument);
+      if (basis) {
+        bases.set(streamId, { basis, instrument });
+        verified = false;
+      }
+    }
+    // One round trip for every stream the batch must decide on and knows nothing of.
+    const unread = needsHistory.filter(([s]) => !bases.has(s)).map(([s]) => s);
+    const histories = unread.length ? await this.store.readStreams(unread) : new Map<string, StoredEvent[]>();
+    for (const streamId of unread) {
+      const instrument = streamId.startsWith('instrument-');
+      const basis = advance(EMPTY_BASIS, histories.get(streamId) ?? [], instrument);
+      bases.set(streamId, { basis, instrument });
+      this.memo.set(streamId, basis);
+    }
     for (const [streamId, group] of byStream) {
       const pinned = group.find((it) => it.expectedVersion !== undefined)?.expectedVersion;
-      const instrument = streamId.startsWith('instrument-');
-      const targets = group.some((it) => it.envelope.type === 'RecordCorrected' || it.envelope.type === 'RecordRetracted');
-      if (!instrument && !targets) {
+      const decided = bases.get(streamId);
+      if (!decided) {
         // Stance and codebook streams have no rule that depends on their history: no need to read them.
         requests.push({ streamId, events: group.map((g) => g.envelope), expectedVersion: pinned ?? 'any' });
         continue;
       }
-      // Instrument streams are short (a lifecycle); reading them to decide is cheap.
-      const existing = histories.get(streamId) ?? [];
-      const known = new Set<string>(existing.map((e) => e.id));
-      const keys = new Set<string>(existing.map((e) => e.idempotencykey).filter((k): k is string => k !== undefined));
-      const fresh = group.filter((it) => !known.has(it.envelope.id) && !(it.envelope.idempotencykey && keys.has(it.envelope.idempotencykey)));
+      const { basis, instrument } = decided;
+      const fresh = group.filter((it) => !basis.ids.has(it.envelope.id) && !(it.envelope.idempotencykey && basis.keys.has(it.envelope.idempotencykey)));
+      decided.fresh = fresh.map((it) => it.envelope);
       if (instrument) {
-        let state: InstrumentState = existing.reduce<InstrumentState>((st, e: StoredEvent) => instrumentDecider.evolve(st, e), instrumentDecider.initialState());
+        let state: InstrumentState = basis.state;
         for (const it of fresh) {
           try {
             for (const out of instrumentDecider.decide({ type: 'RecordInstrumentEvent', event: it.envelope }, state)) state = instrumentDecider.evolve(state, out);
@@ -141,19 +225,36 @@ export class EventIngestor {
             issues.push({ path: fieldPath(prefix, it.index, e.path), message: e.message });
           }
         }
-      } else {
+        decided.state = state;
+      } else if (fresh.length) {
+        // A later event of the same batch may target an earlier one: the stream's ids, plus the batch's.
+        const known = new Set<string>(basis.ids);
         for (const it of fresh) {
           const e = it.envelope;
           if ((e.type === 'RecordCorrected' || e.type === 'RecordRetracted') && !known.has(e.data.targetEventId)) {
             issues.push({ path: fieldPath(prefix, it.index, 'data.targetEventId'), message: 'a correction or retraction must target an event of this stream' });
           }
-          // A later event of the same batch may target this one.
           known.add(e.id);
         }
       }
-      requests.push({ streamId, events: group.map((g) => g.envelope), expectedVersion: pinned ?? (fresh.length ? existing.length : 'any') });
+      requests.push({ streamId, events: group.map((g) => g.envelope), expectedVersion: pinned ?? (fresh.length ? basis.version : 'any') });
     }
-    if (issues.length) throw new IngestValidationError(issues);
-    return requests;
+    return { requests, issues, verified, bases };
   }
+}
+
+interface Decision {
+  readonly requests: AppendRequest[];
+  readonly issues: FieldIssue[];
+  /** False when a stream was decided on a basis nobody read for this request. */
+  readonly verified: boolean;
+  readonly bases: ReadonlyMap<string, Decided>;
+}
+
+/** One stream's decision: the basis it started from and, for an instrument, the state after its new events. */
+interface Decided {
+  readonly basis: StreamBasis;
+  readonly instrument: boolean;
+  fresh?: readonly AnyEnvelope[];
+  state?: InstrumentState;
 }

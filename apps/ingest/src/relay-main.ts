@@ -1,20 +1,40 @@
 import { loadConfig } from '@regstream/config';
-import { OutboxRelay } from '@regstream/messaging';
+import { OUTBOX_CHANNEL, OutboxListener, OutboxRelay } from '@regstream/messaging';
 import { createInfrastructure } from '@regstream/runtime';
 
 /**
  * The outbox relay as a process of its own (distributed mode). It can be killed at any moment: events
  * leave the outbox only once the broker has them, so a restart resumes where it stopped.
+ *
+ * On PostgreSQL it LISTENs on `regstream_outbox`, which the store notifies after each append, and
+ * moves the rows at once; it then polls only every REGSTREAM_RELAY_POLL_MS, for a lost notification.
+ * Until notifications are seen to announce rows (or when a poll finds rows nobody announced, e.g. an
+ * ingest that does not notify), it polls every 20 ms as before. While appends keep coming, its batches
+ * are at least REGSTREAM_RELAY_COALESCE_MS apart, so a busy ingest is not relayed one append at a time.
  */
 async function main(): Promise<void> {
-  const infra = await createInfrastructure(loadConfig());
+  const config = loadConfig();
+  const infra = await createInfrastructure(config);
   const relay = new OutboxRelay(infra.store, infra.publisher, {
     idleMs: 20,
+    notifiedIdleMs: config.REGSTREAM_RELAY_POLL_MS,
+    coalesceMs: config.REGSTREAM_RELAY_COALESCE_MS,
     onError: (e) => console.error(`relay: ${e instanceof Error ? e.message : String(e)}`),
   });
+  const listener = config.DATABASE_URL
+    ? new OutboxListener(
+        {
+          connectionString: config.DATABASE_URL,
+          onError: (e) => console.error(`relay: LISTEN ${OUTBOX_CHANNEL} failed, reconnecting (polling meanwhile): ${e instanceof Error ? e.message : String(e)}`),
+        },
+        () => relay.wake(),
+      )
+    : null;
   relay.start();
-  console.log('regstream relay running');
+  await listener?.start();
+  console.log(`regstream relay running${listener?.listening ? ` (LISTEN ${OUTBOX_CHANNEL})` : ''}`);
   const stop = async () => {
+    await listener?.stop();
     await relay.stop();
     await infra.close();
     process.exit(0);

@@ -7,8 +7,9 @@ import { createInfrastructure, RuntimeModule } from '@regstream/runtime';
 import { ProjectorModule } from './projector.module';
 
 /**
- * One projector process (distributed mode). Start several: they join the 'projector' consumer group
- * and share the topic's partitions; each partition's checkpoint commits with its read-model changes.
+ * One projector process (distributed mode). Start several: they join one consumer group
+ * (`projector.<topic>`, or REGSTREAM_PROJECTOR_GROUP_ID) and share the topic's partitions; each
+ * partition's checkpoint commits with its read-model changes.
  * Serves health, metrics and the operator endpoints on PORT.
  */
 async function main(): Promise<void> {

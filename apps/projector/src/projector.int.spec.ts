@@ -47,7 +47,8 @@ async function member(topic: string, groupId: string): Promise<Member> {
   const own = await openPostgresModels(db.url);
   const source = new KafkaEventSource(kafka, topic);
   const partitions = new Set<string>();
-  await source.run({ groupId, checkpoint: (p) => own.projector.checkpoint(p), fromBeginning: true }, async (b) => {
+  // One batch at a time within a member, as ProjectorService applies them (see concurrency.int.spec.ts).
+  await source.run({ groupId, checkpoint: (p) => own.projector.checkpoint(p), fromBeginning: true, concurrency: 1 }, async (b) => {
     partitions.add(b.partition);
     await own.projector.applyBatch(b.partition, b.events, b.offsets);
   });

@@ -1,4 +1,6 @@
+import { performance } from 'node:perf_hooks';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, Optional } from '@nestjs/common';
+import { consumerGroupId } from '@regstream/config';
 import type { EventStore } from '@regstream/event-store';
 import type { EventSource, SourceBatch } from '@regstream/messaging';
 import { type BatchOutcome, Projector, type RebuildOptions, type RebuildProgress, type RebuildResult } from '@regstream/projections';
@@ -9,7 +11,11 @@ export const PROJECTOR_OPTIONS = Symbol('PROJECTOR_OPTIONS');
 export interface ProjectorModuleOptions {
   /** Consume the distribution log in this process (default true). */
   readonly subscribe?: boolean;
-  /** Consumer group (default 'projector'); every member of the group shares the partitions. */
+  /**
+   * Consumer group; every member of the group shares the partitions. Default: REGSTREAM_PROJECTOR_GROUP_ID,
+   * else `projector.<topic>` (the checkpoints are keyed by projector name, not by group, so a new
+   * group resumes from them).
+   */
   readonly groupId?: string;
 }
 
@@ -22,21 +28,54 @@ export interface ProjectorStats {
   failures: number;
   lastError: string | null;
   lastBatchAt: string | null;
+  /** Milliseconds spent in applyBatch (the database transaction included), in total and for the last batch. */
+  applyMs: number;
+  lastApplyMs: number;
+  /** Milliseconds batches waited for another partition's batch to be applied first. */
+  waitMs: number;
+}
+
+/** Runs one task at a time, in call order. */
+class Serial {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(task, task);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
 }
 
 export type BatchListener = (outcome: BatchOutcome) => void;
 
 /**
- * Keeps the read models: joins the 'projector' consumer group on the distribution log (Kafka or the
+ * Keeps the read models: joins the projector consumer group on the distribution log (Kafka or the
  * in-process bus) with the checkpoints stored beside the read models, and applies each batch in one
  * transaction. Also runs rebuilds for operators.
+ *
+ * The source hands over the partitions' batches concurrently, but they are applied one at a time:
+ * applyBatch recomputes keys shared across partitions (a jurisdiction's stances, an event corrected
+ * from another stream) from what its transaction reads, and two such transactions at once lose one
+ * another's facts or collide on a key (apps/projector/src/concurrency.int.spec.ts).
  */
 @Injectable()
 export class ProjectorService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Projector');
   readonly projector: Projector;
-  readonly stats: ProjectorStats = { batches: 0, applied: 0, duplicates: 0, skipped: 0, deadLettered: 0, failures: 0, lastError: null, lastBatchAt: null };
+  readonly stats: ProjectorStats = {
+    batches: 0,
+    applied: 0,
+    duplicates: 0,
+    skipped: 0,
+    deadLettered: 0,
+    failures: 0,
+    lastError: null,
+    lastBatchAt: null,
+    applyMs: 0,
+    lastApplyMs: 0,
+    waitMs: 0,
+  };
   private source: EventSource | null = null;
+  private readonly applying = new Serial();
   private readonly listeners = new Set<BatchListener>();
   private rebuilding: { options: RebuildOptions; progress: RebuildProgress | null; result: RebuildResult | null; error: string | null } | null = null;
   private rebuildRun: { abort: AbortController; done: Promise<void> } | null = null;
@@ -56,9 +95,21 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
     return () => this.listeners.delete(listener);
   }
 
-  async handle(batch: SourceBatch): Promise<BatchOutcome> {
+  /** Applies one batch (after any batch already being applied, see the class comment). */
+  handle(batch: SourceBatch): Promise<BatchOutcome> {
+    const queued = performance.now();
+    return this.applying.run(() => {
+      this.stats.waitMs += performance.now() - queued;
+      return this.apply(batch);
+    });
+  }
+
+  private async apply(batch: SourceBatch): Promise<BatchOutcome> {
+    const started = performance.now();
     try {
       const outcome = await this.projector.applyBatch(batch.partition, batch.events, batch.offsets);
+      this.stats.lastApplyMs = performance.now() - started;
+      this.stats.applyMs += this.stats.lastApplyMs;
       this.stats.batches += 1;
       this.stats.applied += outcome.applied;
       this.stats.duplicates += outcome.duplicates;
@@ -79,9 +130,15 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
 
   async onApplicationBootstrap(): Promise<void> {
     if (this.options?.subscribe === false) return;
+    const config = this.infra.config;
     this.source = this.infra.source();
     await this.source.run(
-      { groupId: this.options?.groupId ?? 'projector', checkpoint: (p) => this.projector.checkpoint(p), fromBeginning: true },
+      {
+        groupId: this.options?.groupId ?? consumerGroupId('projector', config.KAFKA_TOPIC_EVENTS, config.REGSTREAM_PROJECTOR_GROUP_ID),
+        sessionTimeoutMs: config.REGSTREAM_PROJECTOR_SESSION_TIMEOUT_MS,
+        checkpoint: (p) => this.projector.checkpoint(p),
+        fromBeginning: true,
+      },
       async (batch) => {
         await this.handle(batch);
       },

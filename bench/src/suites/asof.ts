@@ -1,9 +1,7 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { appEnv, type BenchContext } from '../context';
 import { JURISDICTIONS } from '../generator';
 import { type LoadRequest, runLoad } from '../loadgen';
-import { AppProcess, freePort, REPO_ROOT, resetPeak } from '../procs';
+import { AppProcess, freePort, resetPeak } from '../procs';
 import { Rng } from '../rng';
 import { type BenchDatabase, issueApiKey } from '../services';
 
@@ -43,10 +41,7 @@ export class ApiHandle {
   ) {}
   static async start(ctx: BenchContext, db: BenchDatabase, topic: string): Promise<ApiHandle> {
     const port = await freePort();
-    const script = existsSync(join(REPO_ROOT, 'apps/api/dist/main.js')) ? 'apps/api/dist/main.js' : 'bench/dist/api-host.js';
-    const note = 'as-of: apps/api has no main.js yet; the API module runs in bench/dist/api-host.js, composed like the other apps';
-    if (script !== 'apps/api/dist/main.js' && !ctx.notes.includes(note)) ctx.notes.push(note);
-    const proc = await AppProcess.start('api', script, {
+    const proc = await AppProcess.start('api', 'apps/api/dist/main.js', {
       env: appEnv(db.url, port, topic),
       readyUrl: `http://127.0.0.1:${port}/healthz`,
       cpuProf: ctx.cpuProf.has('api'),

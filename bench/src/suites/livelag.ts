@@ -12,6 +12,22 @@ import type { KafkaReference } from './relay';
 
 const GROUP = 'live path: append → relay → Kafka → projector → queryable';
 
+/** The projector's consumer statistics (GET /v1/admin/projections), to split its lag into waiting and applying. */
+interface ConsumerStats {
+  readonly batches: number;
+  readonly applied: number;
+  readonly applyMs: number;
+  readonly waitMs: number;
+}
+
+async function consumerStats(base: string, key: string): Promise<ConsumerStats | null> {
+  const res = await fetch(`${base}/v1/admin/projections`, { headers: { authorization: `Bearer ${key}` }, signal: AbortSignal.timeout(10_000) }).catch(() => null);
+  if (!res?.ok) return null;
+  const body = (await res.json()) as { consumer?: Partial<ConsumerStats> };
+  const c = body.consumer ?? {};
+  return { batches: c.batches ?? 0, applied: c.applied ?? 0, applyMs: c.applyMs ?? 0, waitMs: c.waitMs ?? 0 };
+}
+
 /**
  * Every process of the distributed deployment on the seeded history: ingest (relay off), relay,
  * projector. A steady 1,000 events/s is appended over HTTP: 20 lanes (streams split by hash, so a
@@ -85,6 +101,8 @@ export async function liveLag(ctx: BenchContext, db: BenchDatabase, size: number
   ingest.resetPeak();
   relay.resetPeak();
   projector.resetPeak();
+  const projBase = `http://127.0.0.1:${projPort}`;
+  const statsBefore = await consumerStats(projBase, key);
   const t0 = performance.now();
   let sending = true;
 
@@ -157,6 +175,8 @@ export async function liveLag(ctx: BenchContext, db: BenchDatabase, size: number
   const sendSeconds = (performance.now() - t0) / 1000;
   sending = false;
   const visible = await poller;
+  const liveSeconds = (performance.now() - t0) / 1000;
+  const statsAfter = await consumerStats(projBase, key);
   await sampler;
   await tap.disconnect();
   const relayLag = new Recorder();
@@ -187,10 +207,26 @@ export async function liveLag(ctx: BenchContext, db: BenchDatabase, size: number
   await stopAll();
 
   const achieved = (events.length - failed) / sendSeconds;
+  // The projector's share of the lag: batches applied during the run, and the time they took.
+  const proj =
+    statsBefore && statsAfter
+      ? {
+          batches: statsAfter.batches - statsBefore.batches,
+          applied: statsAfter.applied - statsBefore.applied,
+          applyMs: statsAfter.applyMs - statsBefore.applyMs,
+          waitMs: statsAfter.waitMs - statsBefore.waitMs,
+          seconds: liveSeconds,
+        }
+      : null;
+  const projNote = proj
+    ? `; projector applied ${proj.applied} events in ${proj.batches} batches (mean ${(proj.applied / Math.max(1, proj.batches)).toFixed(0)} events, ${(proj.applyMs / Math.max(1, proj.batches)).toFixed(0)} ms each), applying ${(proj.applyMs / 1000).toFixed(1)} s of the ${proj.seconds.toFixed(1)} s`
+    : '';
   if (failed) ctx.notes.push(`live lag: ${failed} events refused, e.g. ${firstFailure}`);
   if (visible < sentAt.size) ctx.notes.push(`live lag: ${sentAt.size - visible} appended events never became queryable within 60 s`);
   const s = lagFromSend.summary();
   const sa = lagFromAck.summary();
+  const split = `201 → in Kafka p50 ${Math.round(relayLag.summary().p50)} ms p99 ${Math.round(relayLag.summary().p99)} ms, in Kafka → queryable p50 ${Math.round(projectorLag.summary().p50)} ms p99 ${Math.round(projectorLag.summary().p99)} ms${projNote}`;
+  ctx.notes.push(`live lag on ${size.toLocaleString('en-US')}: ${split}`);
   ctx.rows.push({
     id: `live-lag-${size}`,
     group: GROUP,
@@ -201,8 +237,8 @@ export async function liveLag(ctx: BenchContext, db: BenchDatabase, size: number
     rssMb: peaks,
     ...(kafka ? { ref: { label: 'raw Kafka produce → consume, 1 msg', p50: kafka.e2eP50, p99: kafka.e2eP99 }, ratio: s.p99 / kafka.e2eP99, ratioOf: 'latency' as const } : {}),
     target: { text: 'p50 < 100 ms, p99 < 1 s', pass: s.p50 < 100 && s.p99 < 1000 },
-    note: `lag from the append request being sent; 201 → in Kafka p50 ${Math.round(relayLag.summary().p50)} ms, in Kafka → queryable p50 ${Math.round(projectorLag.summary().p50)} ms`,
-    extra: { fromAck: sa, ackToKafka: relayLag.summary(), kafkaToQueryable: projectorLag.summary(), visible, appended: sentAt.size, failed, postgresActiveStatements: pgTop },
+    note: `lag from the append request being sent; ${split}`,
+    extra: { fromAck: sa, ackToKafka: relayLag.summary(), kafkaToQueryable: projectorLag.summary(), visible, appended: sentAt.size, failed, projector: proj, postgresActiveStatements: pgTop },
   });
   ctx.rows.push({
     id: `projector-rss-${size}`,

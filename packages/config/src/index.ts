@@ -34,6 +34,24 @@ export const EnvSchema = z.object({
   REGSTREAM_IMPORT_CORPUS: bool.default(true),
   /** `off` leaves the outbox relay to a separate process (apps/ingest/dist/relay-main.js). */
   REGSTREAM_RELAY: z.enum(['on', 'off']).default('on'),
+  /**
+   * Fallback poll of the outbox by the relay process. It is woken at once by the
+   * `regstream_outbox` notification of each append; the poll only catches a lost notification.
+   */
+  REGSTREAM_RELAY_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  /**
+   * Relay process: while appends keep coming, the least time between two of its batches, so that a
+   * wake-up per append does not cost a claim, a produce and a commit per append (see OutboxRelay).
+   */
+  REGSTREAM_RELAY_COALESCE_MS: z.coerce.number().int().min(0).max(1000).default(10),
+  /** Kafka consumer group of the projector; default `projector.<KAFKA_TOPIC_EVENTS>` (see consumerGroupId). */
+  REGSTREAM_PROJECTOR_GROUP_ID: z.string().min(1).max(200).optional(),
+  /**
+   * How long the projector group waits for a silent member before giving its partitions to others.
+   * Members heartbeat while they apply a batch, so this bounds failover, not batch length. Kafka's
+   * broker accepts 6 s to 30 min by default.
+   */
+  REGSTREAM_PROJECTOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(1_800_000).default(30_000),
   REGSTREAM_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   REGSTREAM_WEBHOOK_ALLOWLIST: z.string().default(''),
   REGSTREAM_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
@@ -72,6 +90,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   return { ...c, mode: real === 3 ? 'distributed' : 'embedded' };
+}
+
+/**
+ * The Kafka consumer group of a role (`projector`...): the explicit setting if there is one, else
+ * `<role>.<topic>`, so processes consuming different topics on one broker (other deployments, test
+ * runs) never share a group and never trigger each other's rebalances.
+ */
+export function consumerGroupId(role: string, topic: string, explicit?: string): string {
+  return explicit ?? `${role}.${topic}`;
 }
 
 /** Validation hook for @nestjs/config's `validate` option. */

@@ -2,7 +2,12 @@ import 'reflect-metadata';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DataSource, type MixedList } from 'typeorm';
-import { EventStoreAppendFunctionPostgres1764400000050, EventStoreInitPostgres1764400000000 } from './migrations/postgres';
+import {
+  EventStoreAppendFunctionPostgres1764400000050,
+  EventStoreAppendPlpgsqlPostgres1764400000070,
+  EventStoreInitPostgres1764400000000,
+  EventStoreOutboxWithoutForeignKeyPostgres1764400000080,
+} from './migrations/postgres';
 import { EventStoreInitSqlite1764400000000 } from './migrations/sqlite';
 import { PostgresEventStore } from './postgres';
 import { SqliteEventStore } from './sqlite';
@@ -21,7 +26,14 @@ export interface DataSourceOptions {
 }
 
 export function eventStoreMigrations(kind: StoreTarget['kind']): (new () => unknown)[] {
-  return kind === 'postgres' ? [EventStoreInitPostgres1764400000000, EventStoreAppendFunctionPostgres1764400000050] : [EventStoreInitSqlite1764400000000];
+  return kind === 'postgres'
+    ? [
+        EventStoreInitPostgres1764400000000,
+        EventStoreAppendFunctionPostgres1764400000050,
+        EventStoreAppendPlpgsqlPostgres1764400000070,
+        EventStoreOutboxWithoutForeignKeyPostgres1764400000080,
+      ]
+    : [EventStoreInitSqlite1764400000000];
 }
 
 /** A TypeORM DataSource; schema comes from migrations only, never from `synchronize`. */

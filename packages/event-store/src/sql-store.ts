@@ -17,7 +17,11 @@ import {
   type ReadAllResult,
 } from './types';
 
-export type Sql = <R = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<R[]>;
+/**
+ * Runs one statement. `name` marks a fixed statement of a hot path that PostgreSQL may keep prepared on
+ * each connection (parsed once); drivers without prepared statements ignore it.
+ */
+export type Sql = <R = Record<string, unknown>>(sql: string, params?: unknown[], name?: string) => Promise<R[]>;
 
 export function sqlOf(q: QueryRunner): Sql {
   return async <R>(sql: string, params: unknown[] = []) => (await q.query(sql, params, true)).records as R[];

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
@@ -28,7 +29,14 @@ export function securityHeaders(_req: Request, res: Response, next: NextFunction
 /** The common HTTP setup of every regstream app: body limits, problem+json, headers, OpenAPI at /docs. */
 export function setupHttp(app: INestApplication, opts: HttpSetupOptions): void {
   app.use(securityHeaders);
-  const parse = json({ limit: opts.bodyLimit ?? '5mb', type: ['application/json', 'application/*+json'] });
+  const parse = json({
+    limit: opts.bodyLimit ?? '5mb',
+    type: ['application/json', 'application/*+json'],
+    // JSON text is UTF-8 (RFC 8259 §8.1): invalid bytes are refused (400), not turned into U+FFFD and accepted.
+    verify: (_req, _res, buf, encoding) => {
+      if (encoding.toLowerCase() === 'utf-8' && !isUtf8(buf)) throw Object.assign(new Error('the body is not valid UTF-8'), { status: 400, type: 'entity.parse.failed' });
+    },
+  });
   // Parser errors become problems here; Nest would otherwise turn them into a bare 400.
   app.use((req: Request, res: Response, next: NextFunction) => parse(req, res, (err?: unknown) => next(err === undefined ? undefined : (fromParserError(err) ?? err))));
   app.useGlobalFilters(new ProblemDetailsFilter());

@@ -6,3 +6,4 @@ export * from './queue/types';
 export * from './queue/inline';
 export * from './queue/bullmq';
 export * from './relay';
+export * from './outbox-listener';

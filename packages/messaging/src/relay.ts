@@ -15,7 +15,22 @@ export interface RelayStats {
 
 export interface RelayOptions {
   readonly batchSize?: number;
+  /** Poll interval while the outbox is empty (default 200 ms). */
   readonly idleMs?: number;
+  /**
+   * With a wake-up on every append (`wake()`, e.g. from an `OutboxListener`): the poll interval once
+   * wake-ups are seen to announce rows, as a fallback for a lost one. A poll that finds rows nobody
+   * announced (a writer that does not notify, a dropped connection) returns to `idleMs` until a
+   * wake-up announces rows again. Unset: always `idleMs`.
+   */
+  readonly notifiedIdleMs?: number;
+  /**
+   * After a look that moved some rows but not a whole batch, the next look starts no sooner than this
+   * after it (default 0). With a wake-up per append, a busy ingest would otherwise cost a claim, a
+   * produce and a commit per append; this gathers what arrives meanwhile into one batch, for at most
+   * this much latency, and only while rows keep coming.
+   */
+  readonly coalesceMs?: number;
   readonly maxBackoffMs?: number;
   readonly onRelayed?: (events: readonly StoredEvent[]) => void;
   readonly onError?: (e: unknown) => void;
@@ -31,6 +46,12 @@ export class OutboxRelay {
   private running = false;
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
+  /** Set by wake(), cleared before each look at the outbox: a wake-up during a look is never lost. */
+  private woken = false;
+  /** Whether wake-ups are trusted to announce new rows (see `notifiedIdleMs`). */
+  private notified = false;
+  /** Ends a `coalesceMs` pause early when the relay stops. */
+  private stopping: (() => void) | null = null;
 
   constructor(
     private readonly source: OutboxSource,
@@ -64,11 +85,21 @@ export class OutboxRelay {
     return batch.events.length;
   }
 
-  /** Nudges an idle relay after an append, so live lag is not bounded by the poll interval. */
+  /**
+   * Nudges the relay after an append, so live lag is not bounded by the poll interval. A nudge while
+   * the relay is busy makes it look again as soon as it is done.
+   */
   wake(): void {
+    this.woken = true;
     const w = this.wakeUp;
     this.wakeUp = null;
     w?.();
+  }
+
+  /** The current poll interval while idle (see `notifiedIdleMs`). */
+  get pollMs(): number {
+    const polling = this.opts.idleMs ?? 200;
+    return this.notified ? (this.opts.notifiedIdleMs ?? polling) : polling;
   }
 
   start(): void {
@@ -76,11 +107,27 @@ export class OutboxRelay {
     this.running = true;
     this.loop = (async () => {
       let backoff = 100;
+      // Why the relay is looking: a wake-up, the poll timer, or still draining.
+      let cause: 'wake' | 'poll' | 'drain' = 'poll';
+      // When the next look may start (see coalesceMs).
+      let notBefore = 0;
       while (this.running) {
+        const gap = notBefore - Date.now();
+        if (gap > 0) await this.pause(gap);
+        if (!this.running) break;
+        this.woken = false;
+        const started = Date.now();
+        notBefore = 0;
         try {
           const n = await this.relayOnce();
           backoff = 100;
-          if (n > 0) continue;
+          if (n > 0) {
+            if (n < (this.opts.batchSize ?? 500)) notBefore = started + (this.opts.coalesceMs ?? 0);
+            if (cause === 'wake') this.notified = true;
+            else if (cause === 'poll') this.notified = false;
+            cause = this.woken ? 'wake' : 'drain';
+            continue;
+          }
         } catch (e) {
           this.stats.failures += 1;
           this.stats.lastError = e instanceof Error ? e.message : String(e);
@@ -89,16 +136,45 @@ export class OutboxRelay {
           backoff = Math.min(backoff * 2, this.opts.maxBackoffMs ?? 5000);
           continue;
         }
-        await new Promise<void>((r) => {
-          this.wakeUp = r;
-          setTimeout(r, this.opts.idleMs ?? 200).unref?.();
+        if (this.woken) {
+          cause = 'wake';
+          continue;
+        }
+        cause = await new Promise<'wake' | 'poll'>((r) => {
+          const timer = setTimeout(() => {
+            this.wakeUp = null;
+            r('poll');
+          }, this.pollMs);
+          timer.unref?.();
+          this.wakeUp = () => {
+            clearTimeout(timer);
+            r('wake');
+          };
         });
       }
     })();
   }
 
+  /** Sleeps `ms`, or less if the relay is stopped meanwhile. */
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((r) => {
+      const timer = setTimeout(() => {
+        this.stopping = null;
+        r();
+      }, ms);
+      timer.unref?.();
+      this.stopping = () => {
+        clearTimeout(timer);
+        r();
+      };
+    });
+  }
+
   async stop(): Promise<void> {
     this.running = false;
+    const s = this.stopping;
+    this.stopping = null;
+    s?.();
     this.wake();
     await this.loop;
     this.loop = null;

@@ -22,11 +22,26 @@ export interface SubscribeOptions {
    */
   readonly checkpoint?: (partition: string) => Promise<string | null>;
   readonly fromBeginning?: boolean;
+  /**
+   * How long the group waits for a member that has gone silent before handing its partitions to
+   * others (Kafka's session timeout). A member heartbeats while its handler runs, so this bounds how
+   * fast a crashed member is replaced, not how long a batch may take.
+   */
+  readonly sessionTimeoutMs?: number;
+  /**
+   * How many partitions' batches may be in the handler at once (default: every partition of the
+   * topic). Batches of one partition never overlap and keep their order; a handler that is not safe
+   * across partitions serialises itself or sets 1.
+   */
+  readonly concurrency?: number;
 }
 
 export type BatchHandler = (batch: SourceBatch) => Promise<void>;
 
-/** A consumer-group subscription: each batch is handed over in partition order. */
+/**
+ * A consumer-group subscription: each partition's batches are handed over in order, one at a time;
+ * batches of different partitions may be handled concurrently (see `SubscribeOptions.concurrency`).
+ */
 export interface EventSource {
   run(opts: SubscribeOptions, handler: BatchHandler): Promise<void>;
   stop(): Promise<void>;

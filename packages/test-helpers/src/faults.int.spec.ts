@@ -1,3 +1,4 @@
+import { createConnection } from 'node:net';
 import { Client } from 'pg';
 import { OwnPostgres, OwnRedis, TcpProxy } from './faults';
 
@@ -33,14 +34,43 @@ describe('fault-injection helpers', () => {
     }
   });
 
-  it('runs a Redis of its own that can be killed and restarted', async () => {
+  it('runs a Redis of its own: kill -9 loses its keys, a clean restart keeps them, a later crash comes back from that snapshot', async () => {
     const r = await OwnRedis.create();
     try {
+      expect(r.url).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
+      expect(await redis(r.port, 'SET k 1')).toBe('+OK');
       r.kill9();
       await r.start();
-      expect(r.url).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
+      expect(await redis(r.port, 'GET k')).toBe('$-1');
+      expect(await redis(r.port, 'SET k 2')).toBe('+OK');
+      await r.shutdown(true);
+      expect(r.hasSnapshot).toBe(true);
+      await r.start();
+      expect(await redis(r.port, 'GET k')).toBe('$1\r\n2');
+      expect(await redis(r.port, 'SET k 3')).toBe('+OK');
+      r.kill9();
+      await r.start();
+      // Back from the snapshot of the clean stop: the write after it is gone.
+      expect(await redis(r.port, 'GET k')).toBe('$1\r\n2');
     } finally {
       await r.destroy();
     }
   });
 });
+
+/** One inline command over RESP; the reply without its final CRLF. */
+function redis(port: number, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = createConnection({ host: '127.0.0.1', port }, () => s.write(`${command}\r\n`));
+    let reply = '';
+    s.on('data', (d: Buffer) => {
+      reply += d.toString('utf8');
+      // A bulk string arrives as "$<n>\r\n<data>\r\n"; anything else is one line.
+      if (/^\$\d+\r\n[\s\S]*\r\n$/.test(reply) || /^[+\-:]|^\$-1/.test(reply)) {
+        s.end();
+        resolve(reply.replace(/\r\n$/, ''));
+      }
+    });
+    s.on('error', reject);
+  });
+}

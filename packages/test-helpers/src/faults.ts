@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,6 +62,15 @@ export class OwnPostgres {
     ]);
   }
 
+  /** The server log (pg_ctl -l), e.g. to see that a client vanished with a transaction open. */
+  log(): string {
+    try {
+      return readFileSync(join(this.dir, 'pg.log'), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
   /** The crash the issue asks for: no checkpoint, no clean shutdown. */
   async stopImmediate(): Promise<void> {
     await asPostgres('pg_ctl', ['-D', join(this.dir, 'data'), '-m', 'immediate', '-w', 'stop']);
@@ -77,13 +86,22 @@ export class OwnPostgres {
   }
 }
 
-/** A Redis server of the test's own on a free port, keeping nothing on disk, like the shared one. */
+/**
+ * A Redis server of the test's own on a free port. Like the shared one it takes no snapshots by itself
+ * (`--save ''`), so `kill9()` then `start()` is a restart that lost every key. `shutdown(true)` is a clean
+ * restart that keeps the data: Redis writes its snapshot (dump.rdb in its own folder) and `start()` loads it
+ * again, as a real server with persistence would; a later `kill9()` + `start()` then comes back with that
+ * (by now stale) snapshot.
+ */
 export class OwnRedis {
   private child: ChildProcess | null = null;
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    readonly dir: string,
+  ) {}
 
   static async create(): Promise<OwnRedis> {
-    const r = new OwnRedis(await freePort());
+    const r = new OwnRedis(await freePort(), mkdtempSync(join(tmpdir(), 'rs-redis-')));
     await r.start();
     return r;
   }
@@ -92,18 +110,36 @@ export class OwnRedis {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  /** Whether a snapshot is there for the next start to load. */
+  get hasSnapshot(): boolean {
+    return existsSync(join(this.dir, 'dump.rdb'));
+  }
+
+  private ping(): Promise<boolean> {
+    return new Promise<boolean>((res) => {
+      const s = createConnection({ host: '127.0.0.1', port: this.port }, () => s.write('PING\r\n'));
+      s.setTimeout(1000, () => s.destroy());
+      s.on('data', (d: Buffer) => {
+        s.end();
+        // "-LOADING" while a snapshot is read: not ready yet.
+        res(d.toString('utf8').startsWith('+PONG'));
+      });
+      s.on('error', () => res(false));
+      s.on('close', () => res(false));
+    });
+  }
+
   async start(): Promise<void> {
-    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, '--dbfilename', 'dump.rdb'],
+      { stdio: 'ignore' },
+    );
+    this.child = child;
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const ok = await new Promise<boolean>((res) => {
-        const s = createConnection({ host: '127.0.0.1', port: this.port }, () => {
-          s.end();
-          res(true);
-        });
-        s.on('error', () => res(false));
-      });
-      if (ok) return;
+      if (await this.ping()) return;
+      if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode}`);
       if (Date.now() > deadline) throw new Error('redis did not start');
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -114,8 +150,25 @@ export class OwnRedis {
     this.child = null;
   }
 
+  /** A clean stop: SHUTDOWN SAVE (the snapshot is kept for the next start) or SHUTDOWN NOSAVE. */
+  async shutdown(save: boolean): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise<void>((res) => child.once('exit', () => res()));
+    await new Promise<void>((res) => {
+      const s = createConnection({ host: '127.0.0.1', port: this.port }, () => s.write(`SHUTDOWN ${save ? 'SAVE' : 'NOSAVE'}\r\n`));
+      s.on('error', () => res());
+      s.on('close', () => res());
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+    this.child = null;
+  }
+
   destroy(): Promise<void> {
     this.kill9();
+    rmSync(this.dir, { recursive: true, force: true });
     return Promise.resolve();
   }
 }

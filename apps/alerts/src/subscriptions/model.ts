@@ -54,7 +54,8 @@ export const Channel = z.discriminatedUnion('kind', [
 ]);
 export type Channel = z.infer<typeof Channel>;
 
-const Name = z.string().trim().min(1).max(200);
+// PostgreSQL text cannot hold NUL: refused here with a 422 rather than failing in the database.
+const Name = z.string().trim().min(1).max(200).refine((s) => !s.includes('\u0000'), 'must not contain NUL characters');
 
 export const CreateSubscription = z.strictObject({ name: Name, filters: Filters.default({}), rule: Rule, channel: Channel });
 export type CreateSubscription = z.infer<typeof CreateSubscription>;

@@ -54,6 +54,7 @@ export class DivergenceController {
         ...(variant ? { variant } : {}),
         ...(weights ? { weights } : {}),
       }),
+      base.asOf !== undefined ? this.queries.revalidation(base.model) : null,
     );
   }
 
@@ -110,6 +111,7 @@ export class DivergenceController {
         ...(to !== undefined ? { to } : {}),
         ...(limit !== undefined ? { limit } : {}),
       }),
+      this.queries.revalidation(model),
     );
   }
 
@@ -126,7 +128,7 @@ export class DivergenceController {
     const to = p.jurisdiction('to', true);
     if (from !== undefined && from === to) p.fail('to', 'from and to must differ');
     p.check();
-    await answer(req, res, () => this.queries.gap({ ...base, from: from as string, to: to as string }));
+    await answer(req, res, () => this.queries.gap({ ...base, from: from as string, to: to as string }), base.asOf !== undefined ? this.queries.revalidation(base.model) : null);
   }
 
   @Get('upcoming')
@@ -162,6 +164,7 @@ export class DivergenceController {
         ...(days !== undefined ? { days } : {}),
         ...(limit !== undefined ? { limit } : {}),
       }),
+      base.asOf !== undefined ? this.queries.revalidation(base.model) : null,
     );
   }
 }

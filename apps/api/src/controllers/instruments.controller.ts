@@ -40,6 +40,7 @@ export class InstrumentsController {
         ...(limit !== undefined ? { limit } : {}),
         ...(after !== undefined ? { after } : {}),
       }),
+      base.asOf !== undefined ? this.queries.revalidation(base.model) : null,
     );
   }
 
@@ -70,10 +71,15 @@ export class InstrumentsController {
     const p = new QueryParams(query);
     const base = p.bitemporal();
     p.check();
-    await answer(req, res, async () => {
-      const r = await this.queries.instrument(id, base);
-      if (!r) throw new ProblemException(404, 'not-found', 'Unknown instrument', `no instrument '${id}' is known${base.knownAt ? ` as of ${base.knownAt}` : ''}`);
-      return r;
-    });
+    await answer(
+      req,
+      res,
+      async () => {
+        const r = await this.queries.instrument(id, base);
+        if (!r) throw new ProblemException(404, 'not-found', 'Unknown instrument', `no instrument '${id}' is known${base.knownAt ? ` as of ${base.knownAt}` : ''}`);
+        return r;
+      },
+      base.asOf !== undefined ? this.queries.revalidation(base.model) : null,
+    );
   }
 }

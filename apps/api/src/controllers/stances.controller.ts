@@ -31,6 +31,6 @@ export class StancesController {
     const jurisdictions = p.jurisdictions();
     const dimensions = p.dimensions();
     p.check();
-    await answer(req, res, () => this.queries.stances({ ...base, ...(jurisdictions ? { jurisdictions } : {}), ...(dimensions ? { dimensions } : {}) }));
+    await answer(req, res, () => this.queries.stances({ ...base, ...(jurisdictions ? { jurisdictions } : {}), ...(dimensions ? { dimensions } : {}) }), base.asOf !== undefined ? this.queries.revalidation(base.model) : null);
   }
 }

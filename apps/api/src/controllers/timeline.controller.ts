@@ -45,6 +45,7 @@ export class TimelineController {
         ...(to !== undefined ? { to } : {}),
         ...(limit !== undefined ? { limit } : {}),
       }),
+      base.asOf !== undefined ? this.queries.revalidation(base.model) : null,
     );
   }
 }

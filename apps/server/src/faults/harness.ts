@@ -15,6 +15,8 @@ export class FaultStack {
   readonly dir = mkdtempSync(join(tmpdir(), 'rs-fault-'));
   readonly apps: AppProcess[] = [];
   pgProxy: TcpProxy | null = null;
+  /** Further proxies (a link of one app's own), closed by destroy(). */
+  private readonly links: TcpProxy[] = [];
 
   private constructor(
     readonly pg: OwnPostgres,
@@ -23,13 +25,27 @@ export class FaultStack {
   ) {}
 
   static async create(opts: { proxyPostgres?: boolean } = {}): Promise<FaultStack> {
-    const [pg, redis, kafka] = await Promise.all([OwnPostgres.create(), OwnRedis.create(), OwnKafka.create()]);
-    const stack = new FaultStack(pg, redis, kafka);
-    if (opts.proxyPostgres) stack.pgProxy = await TcpProxy.create('127.0.0.1', pg.port);
-    const c = new Client({ connectionString: pg.url });
-    await c.connect();
-    await c.query('CREATE DATABASE regstream');
-    await c.end();
+    const made = await Promise.allSettled([OwnPostgres.create(), OwnRedis.create(), OwnKafka.create()] as const);
+    const [pg, redis, kafka] = made;
+    if (pg.status === 'rejected' || redis.status === 'rejected' || kafka.status === 'rejected') {
+      // Whatever did start is stopped again before the failure is reported.
+      await Promise.allSettled(made.flatMap((m) => (m.status === 'fulfilled' ? [m.value.destroy()] : [])));
+      throw (made.find((m) => m.status === 'rejected') as PromiseRejectedResult).reason;
+    }
+    const stack = new FaultStack(pg.value, redis.value, kafka.value);
+    try {
+      if (opts.proxyPostgres) stack.pgProxy = await TcpProxy.create('127.0.0.1', pg.value.port);
+      const c = new Client({ connectionString: pg.value.url });
+      await c.connect();
+      try {
+        await c.query('CREATE DATABASE regstream');
+      } finally {
+        await c.end();
+      }
+    } catch (e) {
+      await stack.destroy();
+      throw e;
+    }
     return stack;
   }
 
@@ -55,6 +71,13 @@ export class FaultStack {
     };
   }
 
+  /** A TCP proxy of its own to the stack's PostgreSQL (one app's link, with its own latency or drops). */
+  async postgresLink(): Promise<{ proxy: TcpProxy; databaseUrl: string }> {
+    const proxy = await TcpProxy.create('127.0.0.1', this.pg.port);
+    this.links.push(proxy);
+    return { proxy, databaseUrl: `postgres://postgres@127.0.0.1:${proxy.port}/regstream` };
+  }
+
   async spawn(app: 'ingest' | 'relay' | 'projector' | 'api' | 'alerts' | 'server', extra: Record<string, string> = {}): Promise<AppProcess> {
     const entry = app === 'relay' ? 'apps/ingest/dist/relay-main.js' : `apps/${app}/dist/main.js`;
     const port = await freePort();
@@ -74,9 +97,14 @@ export class FaultStack {
     }
   }
 
+  /** The last lines of every app's log, to print when a test fails. */
+  logTails(lines = 40): string {
+    return this.apps.map((a) => `--- ${a.name} (${a.logFile})\n${a.log().split('\n').filter((l) => !/RouterExplorer|RoutesResolver|InstanceLoader/.test(l)).slice(-lines).join('\n')}`).join('\n');
+  }
+
   async destroy(): Promise<void> {
     for (const a of this.apps) a.kill9();
-    await Promise.allSettled([this.pgProxy?.close(), this.pg.destroy(), this.redis.destroy(), this.kafka.destroy()]);
+    await Promise.allSettled([this.pgProxy?.close(), ...this.links.map((l) => l.close()), this.pg.destroy(), this.redis.destroy(), this.kafka.destroy()]);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -1,10 +1,14 @@
 import { FaultStack } from './harness';
 import { adminKey, appendLoad, assertStoredOnce, recoveryMs, topicCounts, waitOutboxDrained } from './load';
+import { checkReadModels, checksumLine, type ReadModelReport } from './read-models';
 
 /**
  * Fault injection on the write side, against real processes and instances of the test's own.
  * After each fault: every acknowledged event is in the store exactly once and on the topic (at least
- * once, de-duplicated by id downstream), and the system recovers within the reported time.
+ * once, de-duplicated by id downstream), and the system recovers within the reported time. A projector
+ * process consumes the topic throughout (it lives through the same fault); afterwards every stored event
+ * is in its read models exactly once and their checksum equals that of a clean replay of the store into
+ * a fresh database.
  */
 jest.setTimeout(300_000);
 
@@ -13,10 +17,16 @@ afterAll(() => {
   console.log(`fault report\n${report.join('\n')}`);
 });
 
+function expectReplayEqual(rm: ReadModelReport): void {
+  expect(rm.live.tables).toEqual(rm.replay.tables);
+  expect(rm.live.digest).toBe(rm.replay.digest);
+}
+
 it('survives kill -9 of the Kafka broker and its restart', async () => {
   const stack = await FaultStack.create();
   try {
     const ingest = await stack.spawn('ingest');
+    await stack.spawn('projector');
     const key = await adminKey(stack);
     let restartedAt = 0;
     const load = await appendLoad(ingest.port, key, {
@@ -37,8 +47,16 @@ it('survives kill -9 of the Kafka broker and its restart', async () => {
     expect(topic.missing).toBe(0);
     // Appends never depend on the broker: the outbox absorbs the outage.
     expect(load.failures).toBe(0);
-    report.push(`kafka kill -9: ${load.acked.length} acknowledged, ${load.failures} refused, topic duplicates ${topic.duplicates}; outbox empty ${recovered} ms after the broker restarted`);
     expect(load.acked.length).toBeGreaterThan(0);
+    const rm = await checkReadModels(stack, load.acked);
+    expectReplayEqual(rm);
+    report.push(
+      `kafka kill -9: ${load.acked.length} acknowledged, ${load.failures} refused, topic duplicates ${topic.duplicates}; outbox empty ${recovered} ms after the broker restarted; ` +
+        `projector caught up ${rm.caughtUpMs} ms after that; ${checksumLine(rm)}`,
+    );
+  } catch (e) {
+    console.log(`app logs\n${stack.logTails()}`);
+    throw e;
   } finally {
     await stack.destroy();
   }
@@ -49,6 +67,7 @@ it('survives kill -9 of the outbox relay process', async () => {
   try {
     const ingest = await stack.spawn('ingest', { REGSTREAM_RELAY: 'off' });
     let relay = await stack.spawn('relay');
+    await stack.spawn('projector');
     const key = await adminKey(stack);
     let restartedAt = 0;
     const load = await appendLoad(ingest.port, key, {
@@ -68,7 +87,15 @@ it('survives kill -9 of the outbox relay process', async () => {
     const topic = await topicCounts(stack, load.acked);
     expect(topic.missing).toBe(0);
     expect(load.failures).toBe(0);
-    report.push(`relay kill -9: ${load.acked.length} acknowledged, none refused, topic duplicates ${topic.duplicates} (at least once); outbox empty ${recovered} ms after the relay restarted`);
+    const rm = await checkReadModels(stack, load.acked);
+    expectReplayEqual(rm);
+    report.push(
+      `relay kill -9: ${load.acked.length} acknowledged, none refused, topic duplicates ${topic.duplicates} (at least once); outbox empty ${recovered} ms after the relay restarted; ` +
+        `projector caught up ${rm.caughtUpMs} ms after that; ${checksumLine(rm)}`,
+    );
+  } catch (e) {
+    console.log(`app logs\n${stack.logTails()}`);
+    throw e;
   } finally {
     await stack.destroy();
   }
@@ -78,6 +105,7 @@ it('survives PostgreSQL stopped with pg_ctl stop -m immediate, then restarted', 
   const stack = await FaultStack.create();
   try {
     const ingest = await stack.spawn('ingest');
+    await stack.spawn('projector');
     const key = await adminKey(stack);
     let restartedAt = 0;
     const load = await appendLoad(ingest.port, key, {
@@ -98,7 +126,15 @@ it('survives PostgreSQL stopped with pg_ctl stop -m immediate, then restarted', 
     expect(topic.missing).toBe(0);
     const recovery = recoveryMs(load, restartedAt);
     expect(recovery).toBeLessThan(30_000);
-    report.push(`postgres immediate stop: ${load.acked.length} acknowledged, ${load.failures} refused while down; writes back ${recovery} ms after restart`);
+    const rm = await checkReadModels(stack, load.acked);
+    expectReplayEqual(rm);
+    report.push(
+      `postgres immediate stop: ${load.acked.length} acknowledged, ${load.failures} refused while down; writes back ${recovery} ms after restart; ` +
+        `projector caught up ${rm.caughtUpMs} ms after the outbox drained; ${checksumLine(rm)}`,
+    );
+  } catch (e) {
+    console.log(`app logs\n${stack.logTails()}`);
+    throw e;
   } finally {
     await stack.destroy();
   }
@@ -108,6 +144,8 @@ it('survives latency and dropped connections between ingest and PostgreSQL', asy
   const stack = await FaultStack.create({ proxyPostgres: true });
   try {
     const ingest = await stack.spawn('ingest');
+    // The projector shares ingest's faulty link to PostgreSQL.
+    await stack.spawn('projector');
     const key = await adminKey(stack);
     const proxy = stack.pgProxy;
     if (!proxy) throw new Error('no proxy');
@@ -133,7 +171,15 @@ it('survives latency and dropped connections between ingest and PostgreSQL', asy
     expect(topic.missing).toBe(0);
     const recovery = recoveryMs(load, healedAt);
     expect(recovery).toBeLessThan(30_000);
-    report.push(`network faults (80 ms latency, drops, refusals): ${load.acked.length} acknowledged, ${load.failures} refused; writes back ${recovery} ms after the network healed`);
+    const rm = await checkReadModels(stack, load.acked);
+    expectReplayEqual(rm);
+    report.push(
+      `network faults (80 ms latency, drops, refusals): ${load.acked.length} acknowledged, ${load.failures} refused; writes back ${recovery} ms after the network healed; ` +
+        `projector caught up ${rm.caughtUpMs} ms after the outbox drained; ${checksumLine(rm)}`,
+    );
+  } catch (e) {
+    console.log(`app logs\n${stack.logTails()}`);
+    throw e;
   } finally {
     await stack.destroy();
   }

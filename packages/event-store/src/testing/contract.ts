@@ -83,6 +83,25 @@ export function eventStoreContract(name: string, factory: () => Promise<EventSto
       expect(ok.written).toBe(2);
     });
 
+    it('gives every stream of a wide batch its own gap-free versions and checks each one\'s expected version', async () => {
+      const streams = Array.from({ length: 40 }, (_, i) => stream(`w${i}`));
+      // Every fourth stream already has two events; the batch interleaves the streams' events.
+      for (const s of streams.filter((_, i) => i % 4 === 0)) await store.append(s, [testEvent(s), testEvent(s)], 'no_stream');
+      const requests = [0, 1, 2].flatMap((round) =>
+        streams.map((s, i) => ({ streamId: s, events: [testEvent(s)], ...(round === 0 ? { expectedVersion: i % 4 === 0 ? 2 : ('no_stream' as const) } : {}) })),
+      );
+      const r = await store.appendBatch(requests);
+      expect(r.written).toBe(120);
+      for (const [i, s] of streams.entries()) {
+        const base = i % 4 === 0 ? 2 : 0;
+        expect(r.events.filter((e) => e.streamId === s).map((e) => e.streamVersion)).toEqual([base + 1, base + 2, base + 3]);
+      }
+      const before = await store.count();
+      const stale = streams.map((s, i) => ({ streamId: s, events: [testEvent(s)], expectedVersion: i === 23 ? 2 : i % 4 === 0 ? 5 : 3 }));
+      await expect(store.appendBatch(stale)).rejects.toMatchObject({ streamId: streams[23], actual: 3 });
+      expect(await store.count()).toBe(before);
+    });
+
     it('answers a repeated idempotency key with the original positions and writes nothing', async () => {
       const s = stream('d');
       const events = [testEvent(s), testEvent(s)];
@@ -112,6 +131,11 @@ export function eventStoreContract(name: string, factory: () => Promise<EventSto
       // A stale expected version does not matter when nothing new would be written.
       const replay = await store.append(s, [e1], 'no_stream');
       expect(replay.written).toBe(0);
+      // A new id under a known event idempotency key, on its own: the stored event's place comes back.
+      const byKey = await store.append(s, [testEvent(s, { idempotencykey: `corpus/${s}/1` })], 'no_stream');
+      expect(byKey.written).toBe(0);
+      expect(byKey.events[0]).toMatchObject({ duplicate: true, streamId: s, streamVersion: 1, position: first.events[0]?.position });
+      expect(await store.streamVersion(s)).toBe(1);
     });
 
     it('reads all events from a checkpoint in batches, in order, without loss', async () => {

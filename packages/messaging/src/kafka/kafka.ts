@@ -74,9 +74,45 @@ export class KafkaPublisher implements Publisher {
   }
 }
 
+/** Kafka's default; a member that heartbeats while it works can afford it, and a dead one is replaced within it. */
+export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
+/**
+ * Kafka's committed offsets only spare a restarted or rebalanced member some re-reading (the
+ * consumer's own checkpoint decides what is new), so they are committed at most this often instead of
+ * costing a round trip per batch.
+ */
+export const OFFSET_COMMIT_INTERVAL_MS = 5_000;
+
+/**
+ * Runs `work` while heartbeating every `everyMs`, so a batch that takes longer than the session
+ * timeout (a slow transaction, a wait behind other partitions) does not get its member evicted.
+ * A failed heartbeat (the group is rebalancing, the member is unknown) is left to KafkaJS: its own
+ * heartbeat after the batch meets the same error and rejoins the group.
+ */
+export async function whileHeartbeating<T>(beat: () => Promise<void>, everyMs: number, work: () => Promise<T>): Promise<T> {
+  // (A cast, not an annotation: the closure assigns it, which flow analysis does not see.)
+  let inFlight = null as Promise<void> | null;
+  const timer = setInterval(() => {
+    if (inFlight) return;
+    inFlight = beat()
+      .catch(() => undefined)
+      .finally(() => {
+        inFlight = null;
+      });
+  }, everyMs);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+    await inFlight;
+  }
+}
+
 /**
  * A consumer-group subscription with eachBatch. The consumer's own checkpoint (kept in its database
- * transaction) decides what is new; Kafka's committed offset only saves re-reading.
+ * transaction) decides what is new; Kafka's committed offset only saves re-reading, so it is
+ * committed every few seconds, not per batch. The partitions of the topic are handled concurrently
+ * (each partition's batches in order), and the member heartbeats while a batch is being handled.
  */
 export class KafkaEventSource implements EventSource {
   private consumer: Consumer | null = null;
@@ -86,30 +122,60 @@ export class KafkaEventSource implements EventSource {
     private readonly topic: string,
   ) {}
 
+  private async partitionCount(): Promise<number> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: [this.topic] });
+      return Math.max(1, meta.topics[0]?.partitions.length ?? 1);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
   async run(opts: SubscribeOptions, handler: BatchHandler): Promise<void> {
-    const consumer = this.kafka.consumer({ groupId: opts.groupId, sessionTimeout: 10000, heartbeatInterval: 1000, maxWaitTimeInMs: 100 });
+    const sessionTimeout = opts.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
+    // Several heartbeats per session, so one lost on a busy event loop does not evict the member.
+    const heartbeatInterval = Math.max(100, Math.min(3000, Math.floor(sessionTimeout / 10)));
+    const concurrency = opts.concurrency ?? (await this.partitionCount());
+    const consumer = this.kafka.consumer({
+      groupId: opts.groupId,
+      sessionTimeout,
+      // A rebalance waits for members to finish their batch; never shorter than the session.
+      rebalanceTimeout: Math.max(60_000, sessionTimeout),
+      heartbeatInterval,
+      maxWaitTimeInMs: 100,
+    });
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topic: this.topic, fromBeginning: opts.fromBeginning ?? true });
+    // Checked and moved synchronously, so of the partitions finishing at once only one commits (for all).
+    let commitDue = Date.now() + OFFSET_COMMIT_INTERVAL_MS;
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: concurrency,
       eachBatch: async (payload) => {
         const { batch } = payload;
         if (!payload.isRunning() || payload.isStale()) return;
-        const partition = String(batch.partition);
-        const checkpoint = opts.checkpoint ? await opts.checkpoint(partition) : null;
-        const fresh = batch.messages.filter((m) => offsetAfter(m.offset, checkpoint));
-        if (fresh.length > 0) {
-          await handler({ partition, events: fresh.map(fromKafkaMessage), offsets: fresh.map((m) => m.offset) });
-        }
         const last = batch.messages[batch.messages.length - 1];
-        if (last) {
-          payload.resolveOffset(last.offset);
-          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+        if (!last) return;
+        const partition = String(batch.partition);
+        await whileHeartbeating(
+          () => payload.heartbeat(),
+          heartbeatInterval,
+          async () => {
+            const checkpoint = opts.checkpoint ? await opts.checkpoint(partition) : null;
+            const fresh = batch.messages.filter((m) => offsetAfter(m.offset, checkpoint));
+            if (fresh.length > 0) await handler({ partition, events: fresh.map(fromKafkaMessage), offsets: fresh.map((m) => m.offset) });
+          },
+        );
+        payload.resolveOffset(last.offset);
+        if (Date.now() >= commitDue) {
+          commitDue = Date.now() + OFFSET_COMMIT_INTERVAL_MS;
+          // A failed commit costs only re-reading (filtered by the checkpoint); the batch is done.
+          await payload.commitOffsetsIfNecessary(payload.uncommittedOffsets()).catch(() => undefined);
         }
-        await payload.commitOffsetsIfNecessary();
-        await payload.heartbeat();
       },
     });
   }

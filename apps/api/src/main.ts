@@ -1,25 +1,28 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
-import { ApiModule } from '@regstream/api';
-import { loadConfig } from '@regstream/config';
+import { ConfigError, loadConfig } from '@regstream/config';
 import { ApiKeyGuard, setupHttp } from '@regstream/http';
 import { createInfrastructure, RuntimeModule } from '@regstream/runtime';
+import { ApiModule } from './api.module';
 
 /**
- * The read API as a process of its own, composed exactly as the other apps' main.ts do (RuntimeModule,
- * the app's module, the API-key guard, setupHttp). The bench runs apps/api/dist/main.js when the API app
- * has one, and this otherwise.
+ * The read API as a process of its own (distributed mode): timeline, instruments, stances,
+ * divergence and the live stream over the read models the projectors keep. Start as many as the
+ * load needs; they share nothing but the database. Serves health and metrics on PORT too.
  */
 async function main(): Promise<void> {
   const config = loadConfig();
   const infra = await createInfrastructure(config);
+  @Module({
+    imports: [RuntimeModule.forRoot(infra, 'api'), ApiModule],
+    providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
+  })
   class ApiApp {}
-  Module({ imports: [RuntimeModule.forRoot(infra, 'api'), ApiModule], providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }] })(ApiApp);
   const app = await NestFactory.create(ApiApp, { bodyParser: false, bufferLogs: true });
-  setupHttp(app, { title: 'regstream api (bench host)' });
+  setupHttp(app, { title: 'regstream api' });
   await app.listen(config.PORT, config.HOST);
-  console.log(`regstream api listening on http://${config.HOST}:${config.PORT}`);
+  console.log(`regstream api (${config.mode} mode) listening on http://${config.HOST}:${config.PORT}`);
   const stop = async () => {
     await app.close();
     await infra.close();
@@ -30,6 +33,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+  console.error(e instanceof ConfigError ? e.message : e instanceof Error ? (e.stack ?? e.message) : e);
   process.exit(1);
 });
