@@ -19,6 +19,7 @@ async function main(): Promise<void> {
     idleMs: 20,
     notifiedIdleMs: config.REGSTREAM_RELAY_POLL_MS,
     coalesceMs: config.REGSTREAM_RELAY_COALESCE_MS,
+    batchSize: config.REGSTREAM_RELAY_BATCH_SIZE,
     onError: (e) => console.error(`relay: ${e instanceof Error ? e.message : String(e)}`),
   });
   const listener = config.DATABASE_URL

@@ -40,6 +40,11 @@ export const EnvSchema = z.object({
    */
   REGSTREAM_RELAY_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   /**
+   * Relay process: events per claim and per produce. Each batch costs a claim, a produce with acks
+   * from all replicas and a commit; at 500 the relay fell below the batched append rate.
+   */
+  REGSTREAM_RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(2000),
+  /**
    * Relay process: while appends keep coming, the least time between two of its batches, so that a
    * wake-up per append does not cost a claim, a produce and a commit per append (see OutboxRelay).
    */
