@@ -21,6 +21,8 @@ export interface BenchContext {
   readonly durationMs: number;
   /** Names of processes (ingest, relay, projector, api, alerts) to run under --cpu-prof. */
   readonly cpuProf: ReadonlySet<string>;
+  /** `--skip-live`: the read suite leaves out the live lag (minutes) to measure the as-of queries alone. */
+  readonly skipLive: boolean;
   readonly kafka: Kafka;
   readonly topics: BenchTopics;
   readonly rows: Row[];

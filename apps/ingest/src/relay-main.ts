@@ -31,6 +31,8 @@ async function main(): Promise<void> {
         () => relay.wake(),
       )
     : null;
+  // A failure here is only logged: the first publish connects again, with the relay's backoff.
+  await infra.publisher.connect?.().catch((e: unknown) => console.error(`relay: connecting to Kafka failed, retrying on the first batch: ${e instanceof Error ? e.message : String(e)}`));
   relay.start();
   await listener?.start();
   console.log(`regstream relay running${listener?.listening ? ` (LISTEN ${OUTBOX_CHANNEL})` : ''}`);

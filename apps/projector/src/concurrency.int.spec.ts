@@ -78,8 +78,10 @@ it('batches of all partitions handed over at once build what one batch at a time
   );
   expect((await service.projector.checksum()).digest).toBe(serialDigest);
   expect(service.stats.failures).toBe(0);
-  // Partitions did queue behind one another.
+  // Partitions did queue behind one another, and those waiting were applied together.
   expect(service.stats.waitMs).toBeGreaterThan(0);
+  expect(service.stats.batches).toBe(batches.length);
+  expect(service.stats.transactions).toBeLessThan(service.stats.batches);
 }, 180_000);
 
 it('consumes a real topic as the group projector.<topic>, all partitions at once, to the same read models', async () => {

@@ -33,17 +33,19 @@ export interface ProjectorStats {
   lastApplyMs: number;
   /** Milliseconds batches waited for another partition's batch to be applied first. */
   waitMs: number;
+  /** Transactions: batches of the partitions that arrived meanwhile are applied together. */
+  transactions: number;
 }
 
-/** Runs one task at a time, in call order. */
-class Serial {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(task: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(task, task);
-    this.tail = next.catch(() => undefined);
-    return next;
-  }
+interface Pending {
+  readonly batch: SourceBatch;
+  readonly queued: number;
+  readonly resolve: (o: BatchOutcome) => void;
+  readonly reject: (e: unknown) => void;
 }
+
+/** Events per transaction when batches are taken together (a partition's batch is never split). */
+const GROUP_EVENTS = 5000;
 
 export type BatchListener = (outcome: BatchOutcome) => void;
 
@@ -73,9 +75,11 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
     applyMs: 0,
     lastApplyMs: 0,
     waitMs: 0,
+    transactions: 0,
   };
   private source: EventSource | null = null;
-  private readonly applying = new Serial();
+  private readonly pending: Pending[] = [];
+  private draining = false;
   private readonly listeners = new Set<BatchListener>();
   private rebuilding: { options: RebuildOptions; progress: RebuildProgress | null; result: RebuildResult | null; error: string | null } | null = null;
   private rebuildRun: { abort: AbortController; done: Promise<void> } | null = null;
@@ -95,42 +99,71 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
     return () => this.listeners.delete(listener);
   }
 
-  /** Applies one batch (after any batch already being applied, see the class comment). */
+  /**
+   * Applies one batch, after any batch already being applied (see the class comment); batches of other
+   * partitions that arrive meanwhile are applied with it, in one transaction.
+   */
   handle(batch: SourceBatch): Promise<BatchOutcome> {
-    const queued = performance.now();
-    return this.applying.run(() => {
-      this.stats.waitMs += performance.now() - queued;
-      return this.apply(batch);
+    return new Promise<BatchOutcome>((resolve, reject) => {
+      this.pending.push({ batch, queued: performance.now(), resolve, reject });
+      void this.drain();
     });
   }
 
-  private async apply(batch: SourceBatch): Promise<BatchOutcome> {
-    const started = performance.now();
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
     try {
-      const outcome = await this.projector.applyBatch(batch.partition, batch.events, batch.offsets);
+      while (this.pending.length > 0) {
+        let events = 0;
+        let n = 0;
+        while (n < this.pending.length && (n === 0 || events + (this.pending[n] as Pending).batch.events.length <= GROUP_EVENTS)) {
+          events += (this.pending[n] as Pending).batch.events.length;
+          n++;
+        }
+        await this.apply(this.pending.splice(0, n));
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async apply(group: readonly Pending[]): Promise<void> {
+    const started = performance.now();
+    for (const p of group) this.stats.waitMs += started - p.queued;
+    try {
+      const outcomes = await this.projector.applyBatches(group.map((p) => p.batch));
       this.stats.lastApplyMs = performance.now() - started;
       this.stats.applyMs += this.stats.lastApplyMs;
-      this.stats.batches += 1;
-      this.stats.applied += outcome.applied;
-      this.stats.duplicates += outcome.duplicates;
-      this.stats.skipped += outcome.skipped;
-      this.stats.deadLettered += outcome.deadLettered;
+      this.stats.transactions += 1;
+      this.stats.batches += group.length;
       this.stats.lastBatchAt = this.clock().toISOString();
-      if (outcome.deadLettered > 0) this.logger.warn(`${outcome.deadLettered} poison event(s) of partition ${batch.partition} went to the dead-letter table`);
-      for (const l of this.listeners) l(outcome);
-      return outcome;
+      const byPartition = new Map(outcomes.map((o) => [o.partition, o]));
+      for (const o of outcomes) {
+        this.stats.applied += o.applied;
+        this.stats.duplicates += o.duplicates;
+        this.stats.skipped += o.skipped;
+        this.stats.deadLettered += o.deadLettered;
+        if (o.deadLettered > 0) this.logger.warn(`${o.deadLettered} poison event(s) of partition ${o.partition} went to the dead-letter table`);
+        for (const l of this.listeners) l(o);
+      }
+      for (const p of group) p.resolve(byPartition.get(p.batch.partition) as BatchOutcome);
     } catch (e) {
-      // Not a poison event (those are dead-lettered): the database failed. The batch is delivered again.
+      // Not a poison event (those are dead-lettered): the database failed. The batches are delivered again.
       this.stats.failures += 1;
       this.stats.lastError = e instanceof Error ? e.message : String(e);
-      this.logger.warn(`batch of partition ${batch.partition} failed, will be redelivered: ${this.stats.lastError}`);
-      throw e;
+      this.logger.warn(`batches of partition(s) ${[...new Set(group.map((p) => p.batch.partition))].join(', ')} failed, will be redelivered: ${this.stats.lastError}`);
+      for (const p of group) p.reject(e);
     }
   }
 
   async onApplicationBootstrap(): Promise<void> {
     if (this.options?.subscribe === false) return;
     const config = this.infra.config;
+    // The live model's stance history in memory before the first batch (which otherwise waits for it).
+    const started = performance.now();
+    const held = await this.projector.warmUp();
+    this.logger.log(`warm state loaded: ${held} stance and amendment facts in ${Math.round(performance.now() - started)} ms`);
     this.source = this.infra.source();
     await this.source.run(
       {

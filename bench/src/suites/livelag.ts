@@ -18,6 +18,8 @@ interface ConsumerStats {
   readonly applied: number;
   readonly applyMs: number;
   readonly waitMs: number;
+  /** Transactions (the batches of partitions that waited meanwhile are applied together). */
+  readonly transactions: number;
 }
 
 async function consumerStats(base: string, key: string): Promise<ConsumerStats | null> {
@@ -25,7 +27,7 @@ async function consumerStats(base: string, key: string): Promise<ConsumerStats |
   if (!res?.ok) return null;
   const body = (await res.json()) as { consumer?: Partial<ConsumerStats> };
   const c = body.consumer ?? {};
-  return { batches: c.batches ?? 0, applied: c.applied ?? 0, applyMs: c.applyMs ?? 0, waitMs: c.waitMs ?? 0 };
+  return { batches: c.batches ?? 0, applied: c.applied ?? 0, applyMs: c.applyMs ?? 0, waitMs: c.waitMs ?? 0, transactions: c.transactions ?? c.batches ?? 0 };
 }
 
 /**
@@ -215,11 +217,12 @@ export async function liveLag(ctx: BenchContext, db: BenchDatabase, size: number
           applied: statsAfter.applied - statsBefore.applied,
           applyMs: statsAfter.applyMs - statsBefore.applyMs,
           waitMs: statsAfter.waitMs - statsBefore.waitMs,
+          transactions: statsAfter.transactions - statsBefore.transactions,
           seconds: liveSeconds,
         }
       : null;
   const projNote = proj
-    ? `; projector applied ${proj.applied} events in ${proj.batches} batches (mean ${(proj.applied / Math.max(1, proj.batches)).toFixed(0)} events, ${(proj.applyMs / Math.max(1, proj.batches)).toFixed(0)} ms each), applying ${(proj.applyMs / 1000).toFixed(1)} s of the ${proj.seconds.toFixed(1)} s`
+    ? `; projector applied ${proj.applied} events from ${proj.batches} partition batches in ${proj.transactions} transactions (mean ${(proj.applied / Math.max(1, proj.transactions)).toFixed(0)} events, ${(proj.applyMs / Math.max(1, proj.transactions)).toFixed(0)} ms each), applying ${(proj.applyMs / 1000).toFixed(1)} s of the ${proj.seconds.toFixed(1)} s`
     : '';
   if (failed) ctx.notes.push(`live lag: ${failed} events refused, e.g. ${firstFailure}`);
   if (visible < sentAt.size) ctx.notes.push(`live lag: ${sentAt.size - visible} appended events never became queryable within 60 s`);

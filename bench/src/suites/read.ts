@@ -129,7 +129,8 @@ export async function readSuite(ctx: BenchContext, kafka: KafkaReference | null)
           asOf.push(await asOfQueries(ctx, api, size, plain.base, plain.proc.pid));
         }
         if (size === sizes[sizes.length - 1]) {
-          if (existsSync(join(REPO_ROOT, 'apps/projector/dist/main.js'))) await liveLag(ctx, db, size, kafka, api);
+          if (ctx.skipLive) ctx.notes.push('live lag and projector RSS: left out (--skip-live)');
+          else if (existsSync(join(REPO_ROOT, 'apps/projector/dist/main.js'))) await liveLag(ctx, db, size, kafka, api);
           else ctx.notes.push('live lag and projector RSS: apps/projector is not built in this tree; not measured');
         }
       } finally {

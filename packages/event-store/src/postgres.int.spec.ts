@@ -186,3 +186,120 @@ describe('postgres regstream_append (plpgsql, migrations EventStoreAppendPlpgsql
     }
   });
 });
+
+describe('postgres outbox claims (pipelined relay)', () => {
+  /** Appends `n` events to one stream each call, so positions and stream versions line up. */
+  async function filled(store: EventStore, streams: readonly string[], perStream: number): Promise<void> {
+    for (let v = 0; v < perStream; v++) for (const s of streams) await store.append(s, [testEvent(s)]);
+  }
+  const versions = (events: readonly { subject: string; streamversion: number }[]) => events.map((e) => `${e.subject}@${e.streamversion}`);
+
+  it('claims the rows after a batch while it is out, and a relay that crashes before the ack loses nothing', async () => {
+    const store = await fresh();
+    try {
+      await filled(store, ['instrument-pa', 'instrument-pb'], 3);
+      const b1 = await store.claimOutbox(2);
+      expect(versions(b1?.events ?? [])).toEqual(['instrument-pa@1', 'instrument-pb@1']);
+      const b2 = await b1?.claimNext?.(2);
+      expect(versions(b2?.events ?? [])).toEqual(['instrument-pa@2', 'instrument-pb@2']);
+      // Both published, neither acked: the process dies (its transactions roll back).
+      await b1?.release();
+      await b2?.release();
+      expect(await store.outboxSize()).toBe(6);
+      const again = await store.claimOutbox(10);
+      expect(versions(again?.events ?? [])).toEqual(['instrument-pa@1', 'instrument-pb@1', 'instrument-pa@2', 'instrument-pb@2', 'instrument-pa@3', 'instrument-pb@3']);
+      await again?.ack();
+      expect(await store.outboxSize()).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('removes rows only when their batch is acked, in any order of acks and claims ahead', async () => {
+    const store = await fresh();
+    try {
+      await filled(store, ['instrument-q'], 5);
+      const b1 = await store.claimOutbox(2);
+      const b2 = await b1?.claimNext?.(2);
+      // A crash after the first ack and before the second: only the first batch is gone.
+      await b1?.ack();
+      expect(await store.outboxSize()).toBe(3);
+      const b3 = await b2?.claimNext?.(2);
+      expect(versions(b3?.events ?? [])).toEqual(['instrument-q@5']);
+      await b2?.release();
+      await b3?.release();
+      const rest = await store.claimOutbox(10);
+      expect(versions(rest?.events ?? [])).toEqual(['instrument-q@3', 'instrument-q@4', 'instrument-q@5']);
+      await expect(b2?.ack()).rejects.toThrow(/released/);
+      await rest?.ack();
+      expect(await store.claimOutbox(10)).toBeNull();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('waits for a row another transaction holds instead of passing it, with or without a batch ahead', async () => {
+    const store = await fresh();
+    const other = new Client({ connectionString: db.url });
+    await other.connect();
+    try {
+      await filled(store, ['instrument-w'], 6);
+      const b1 = await store.claimOutbox(2);
+      // Another relay (an older one, or one that lost the lock) holds the row right after b1.
+      await other.query('BEGIN');
+      await other.query(`SELECT 1 FROM outbox WHERE global_position = (SELECT min(global_position) FROM outbox WHERE global_position > $1) FOR UPDATE`, [b1?.events[1]?.position]);
+      let done = false;
+      const ahead = b1?.claimNext?.(2).then((b) => {
+        done = true;
+        return b;
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(done).toBe(false);
+      await other.query('ROLLBACK');
+      const b2 = await ahead;
+      expect(versions(b2?.events ?? [])).toEqual(['instrument-w@3', 'instrument-w@4']);
+      await b1?.ack();
+      await b2?.ack();
+
+      await other.query('BEGIN');
+      await other.query(`SELECT 1 FROM outbox WHERE global_position = (SELECT min(global_position) FROM outbox) FOR UPDATE`);
+      done = false;
+      const fresh2 = store.claimOutbox(10).then((b) => {
+        done = true;
+        return b;
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(done).toBe(false);
+      await other.query('ROLLBACK');
+      const b3 = await fresh2;
+      expect(versions(b3?.events ?? [])).toEqual(['instrument-w@5', 'instrument-w@6']);
+      await b3?.ack();
+    } finally {
+      await other.end();
+      await store.close();
+    }
+  });
+
+  it('keeps other relays backing off while a batch claimed ahead takes over', async () => {
+    const store = await fresh();
+    const { store: second } = await openEventStore({ kind: 'postgres', url: db.url });
+    try {
+      await filled(store, ['instrument-x'], 4);
+      const b1 = await store.claimOutbox(2);
+      const b2 = await b1?.claimNext?.(2);
+      expect(await second.claimOutbox(10)).toBeNull();
+      await b1?.ack();
+      // The batch ahead takes the relay lock once b1 committed (queued on its connection by the ack).
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await second.claimOutbox(10)).toBeNull();
+      await b2?.ack();
+      await filled(store, ['instrument-x'], 1);
+      const b3 = await second.claimOutbox(10);
+      expect(versions(b3?.events ?? [])).toEqual(['instrument-x@5']);
+      await b3?.ack();
+    } finally {
+      await second.close();
+      await store.close();
+    }
+  });
+});

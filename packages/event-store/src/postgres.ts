@@ -1,10 +1,13 @@
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import type { DataSource } from 'typeorm';
-import { type EventRow, fromRow } from './rows';
+import { EVENT_COLUMNS, type EventRow, fromRow } from './rows';
 import { type Sql, SqlEventStore } from './sql-store';
 import { type AppendOptions, type AppendRequest, type AppendResult, type Checkpoint, ConcurrencyError, type ExpectedVersion, type OutboxBatch, type ReadAllFilter, type ReadAllResult } from './types';
 
-/** Held by the single active relay, so events leave the outbox in position order. */
+/**
+ * Held by the relay that is moving the outbox, so that others back off instead of queueing on its
+ * rows. Order does not rest on it: claims wait for rows held by others rather than pass them.
+ */
 const RELAY_LOCK = 7347001;
 
 /** What a relay LISTENs on: a notification follows every append that put events in the outbox. */
@@ -280,59 +283,147 @@ export class PostgresEventStore extends SqlEventStore {
   }
 
   async claimOutbox(limit: number): Promise<OutboxBatch | null> {
-    const client = await poolOf(this.ds).connect();
-    const sql = sqlOn(client);
-    // Held across the Kafka send: a connection dropped meanwhile must not be an unhandled 'error'
-    // event (see withClient); COMMIT then fails and the claim is retried.
-    let lost: Error | undefined;
-    const onError = (e: Error) => {
-      lost = e;
+    const tx = await HeldTransaction.begin(poolOf(this.ds));
+    try {
+      const [lock] = await tx.sql<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock($1) AS ok`, [RELAY_LOCK], 'regstream_relay_lock');
+      if (!lock?.ok) {
+        await tx.end(false);
+        return null;
+      }
+      const rows = await tx.sql<EventRow>(CLAIM_SQL, [limit], 'regstream_relay_claim_delete');
+      if (rows.length === 0) {
+        await tx.end(false);
+        return null;
+      }
+      return this.claimed(tx, rows);
+    } catch (e) {
+      await tx.end(false);
+      throw e;
+    }
+  }
+
+  /**
+   * The rows after `before` (see OutboxBatch.claimNext), claimed while `before` is still out. Like any
+   * claim it waits for rows locked by someone else instead of passing them: a claim never takes a row
+   * of a stream while an earlier row of that stream (a lower position) is still held by another
+   * relay's transaction, which is what keeps each stream's order with overlapping claims. Only the
+   * rows of `before`, which this relay publishes first, are left out, by position.
+   */
+  private async claimAfter(before: HeldTransaction, positions: readonly string[], limit: number): Promise<OutboxBatch | null> {
+    if (!before.open) return null;
+    const tx = await HeldTransaction.begin(poolOf(this.ds));
+    try {
+      const rows = await tx.sql<EventRow>(CLAIM_AFTER_SQL, [limit, positions[positions.length - 1], positions], 'regstream_relay_claim_after');
+      if (rows.length === 0) {
+        await tx.end(false);
+        return null;
+      }
+      // Takes over the relay lock once `before` has ended, so other relays keep backing off instead
+      // of queueing on these rows. Order does not depend on it (see above): a relay that took the
+      // lock in between is no reason to give this batch up.
+      before.onEnd(() => (tx.open ? tx.sql(`SELECT pg_try_advisory_xact_lock($1) AS ok`, [RELAY_LOCK], 'regstream_relay_lock') : Promise.resolve()));
+      return this.claimed(tx, rows);
+    } catch (e) {
+      await tx.end(false);
+      throw e;
+    }
+  }
+
+  private claimed(tx: HeldTransaction, rows: EventRow[]): OutboxBatch {
+    const events = rows.map(fromRow);
+    const positions = events.map((e) => e.position);
+    return {
+      events,
+      // The rows were deleted by the claim: committing after the broker's ack is what removes them.
+      ack: () => tx.end(true),
+      release: () => tx.end(false),
+      claimNext: (limit) => this.claimAfter(tx, positions, limit),
     };
-    client.on('error', onError);
-    let open = true;
-    const finish = async (commit: boolean) => {
-      if (!open) return;
-      open = false;
-      let broken: Error | undefined = lost;
+  }
+}
+
+/**
+ * The claim deletes its rows in the same statement and returns their events: the delete is undone if
+ * the transaction is (a failed publish, a crash), and committed only after the broker acknowledged
+ * them. FOR UPDATE without SKIP LOCKED: rows held by another transaction are waited for, never passed.
+ */
+const CLAIM_COLUMNS = `e.global_position, ${EVENT_COLUMNS.map((c) => `e.${c}`).join(', ')}`;
+const CLAIM_SQL = `WITH claimed AS (
+    DELETE FROM outbox WHERE global_position = ANY(ARRAY(
+      SELECT global_position FROM outbox ORDER BY global_position LIMIT $1 FOR UPDATE))
+    RETURNING global_position)
+  SELECT ${CLAIM_COLUMNS} FROM claimed c JOIN events e ON e.global_position = c.global_position ORDER BY e.global_position`;
+/**
+ * $2 and $3: the last position and all positions of the batch still out. Rows below its last position
+ * that it does not hold committed after it was claimed and come next. NOT IN a subquery is hashed
+ * whatever plan the prepared statement gets.
+ */
+const CLAIM_AFTER_SQL = `WITH claimed AS (
+    DELETE FROM outbox WHERE global_position = ANY(ARRAY(
+      SELECT o.global_position FROM outbox o
+      WHERE o.global_position > $2::bigint OR o.global_position NOT IN (SELECT unnest($3::bigint[]))
+      ORDER BY o.global_position LIMIT $1 FOR UPDATE))
+    RETURNING global_position)
+  SELECT ${CLAIM_COLUMNS} FROM claimed c JOIN events e ON e.global_position = c.global_position ORDER BY e.global_position`;
+
+/**
+ * A transaction on a pooled connection of its own, held across the Kafka send. A connection dropped
+ * meanwhile must not be an unhandled 'error' event (see withClient); COMMIT then fails and the
+ * claim is retried.
+ */
+class HeldTransaction {
+  readonly sql: Sql;
+  private lost: Error | undefined;
+  private ending: Promise<void> | null = null;
+  private committing = false;
+  private readonly after: (() => Promise<unknown>)[] = [];
+  private readonly onError = (e: Error) => {
+    this.lost = e;
+  };
+
+  private constructor(private readonly client: PoolClient) {
+    this.sql = sqlOn(client);
+    client.on('error', this.onError);
+  }
+
+  static async begin(pool: Pool): Promise<HeldTransaction> {
+    const tx = new HeldTransaction(await pool.connect());
+    try {
+      await tx.client.query('BEGIN');
+    } catch (e) {
+      await tx.end(false).catch(() => undefined);
+      throw e;
+    }
+    return tx;
+  }
+
+  get open(): boolean {
+    return this.ending === null;
+  }
+
+  /** Runs `fn` (best effort) once this transaction has ended, whichever way. */
+  onEnd(fn: () => Promise<unknown>): void {
+    if (this.ending) void this.ending.finally(() => fn().catch(() => undefined)).catch(() => undefined);
+    else this.after.push(fn);
+  }
+
+  /** Commits or rolls back; the first call decides, later ones wait for it (a commit after a rollback fails). */
+  end(commit: boolean): Promise<void> {
+    if (this.ending) return commit && !this.committing ? Promise.reject(new Error('the outbox batch was already released')) : this.ending;
+    this.committing = commit;
+    this.ending = (async () => {
+      let broken: Error | undefined = this.lost;
       try {
-        await client.query(commit ? 'COMMIT' : 'ROLLBACK');
+        await this.client.query(commit ? 'COMMIT' : 'ROLLBACK');
       } catch (e) {
         broken = e instanceof Error ? e : new Error(String(e));
         throw e;
       } finally {
-        client.off('error', onError);
-        client.release(broken ?? lost);
+        this.client.off('error', this.onError);
+        this.client.release(broken ?? this.lost);
+        for (const fn of this.after.splice(0)) void fn().catch(() => undefined);
       }
-    };
-    try {
-      await client.query('BEGIN');
-      const [lock] = await sql<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock($1) AS ok`, [RELAY_LOCK], 'regstream_relay_lock');
-      if (!lock?.ok) {
-        await finish(false);
-        return null;
-      }
-      const rows = await sql<EventRow>(
-        `SELECT e.* FROM outbox o JOIN events e ON e.global_position = o.global_position
-         ORDER BY o.global_position LIMIT $1 FOR UPDATE OF o`,
-        [limit],
-        'regstream_relay_claim',
-      );
-      if (rows.length === 0) {
-        await finish(false);
-        return null;
-      }
-      const events = rows.map(fromRow);
-      return {
-        events,
-        ack: async () => {
-          await sql(`DELETE FROM outbox WHERE global_position = ANY($1::bigint[])`, [events.map((e) => e.position)], 'regstream_relay_ack');
-          await finish(true);
-        },
-        release: () => finish(false),
-      };
-    } catch (e) {
-      await finish(false);
-      throw e;
-    }
+    })();
+    return this.ending;
   }
 }

@@ -71,6 +71,13 @@ export interface OutboxBatch {
   /** Publish, then call ack; on failure call release. Exactly one of the two. */
   ack(): Promise<void>;
   release(): Promise<void>;
+  /**
+   * Claims the rows that follow this batch while this one is still being published, so the next batch
+   * is read while the broker works on this one. Optional: without it a relay moves one batch at a
+   * time. Publish the batch it returns only after this one was acked; release it, unpublished, when
+   * this one was released or its ack failed (its events would overtake this batch's).
+   */
+  claimNext?(limit: number): Promise<OutboxBatch | null>;
 }
 
 export interface EventStore {

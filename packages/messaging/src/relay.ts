@@ -1,9 +1,18 @@
 import type { StoredEvent } from '@regstream/domain';
 import type { Publisher } from './types';
 
-/** The part of the event store the relay needs (structural, so messaging does not depend on it). */
+/** A claimed batch (structurally the event store's OutboxBatch, so messaging does not depend on it). */
+export interface OutboxClaim {
+  readonly events: StoredEvent[];
+  ack(): Promise<void>;
+  release(): Promise<void>;
+  /** The rows after this batch, claimed while it is out; published only after it was acked. */
+  claimNext?(limit: number): Promise<OutboxClaim | null>;
+}
+
+/** The part of the event store the relay needs. */
 export interface OutboxSource {
-  claimOutbox(limit: number): Promise<{ events: StoredEvent[]; ack: () => Promise<void>; release: () => Promise<void> } | null>;
+  claimOutbox(limit: number): Promise<OutboxClaim | null>;
 }
 
 export interface RelayStats {
@@ -32,6 +41,12 @@ export interface RelayOptions {
    */
   readonly coalesceMs?: number;
   readonly maxBackoffMs?: number;
+  /**
+   * Claim the next batch while the previous one is being published, when the outbox supports it
+   * (`claimNext`) and the previous batch was full (default true). Batches are still published one
+   * after the other, each only after the one before it was acknowledged and removed.
+   */
+  readonly pipeline?: boolean;
   readonly onRelayed?: (events: readonly StoredEvent[]) => void;
   readonly onError?: (e: unknown) => void;
 }
@@ -52,6 +67,8 @@ export class OutboxRelay {
   private notified = false;
   /** Ends a `coalesceMs` pause early when the relay stops. */
   private stopping: (() => void) | null = null;
+  /** The batch claimed while the previous one was published (see `pipeline`); the next to publish. */
+  private ahead: Promise<OutboxClaim | null> | null = null;
 
   constructor(
     private readonly source: OutboxSource,
@@ -70,19 +87,50 @@ export class OutboxRelay {
   }
 
   async relayOnce(): Promise<number> {
-    const batch = await this.source.claimOutbox(this.opts.batchSize ?? 500);
+    const limit = this.opts.batchSize ?? 500;
+    const claimed = this.takeAheadNow();
+    // Without a batch ahead the claim starts synchronously, as the relay's first look always did.
+    const batch = (claimed ? await claimed : null) ?? (await this.source.claimOutbox(limit));
     if (!batch) return 0;
+    // Only behind a full batch: a short one means the outbox is drained, and a batch claimed ahead
+    // would then hold the few rows that arrive meanwhile instead of gathering them (see coalesceMs).
+    const ahead = this.opts.pipeline !== false && batch.events.length >= limit && batch.claimNext ? this.claimAhead(batch.claimNext(limit)) : null;
     try {
       await this.publisher.publish(batch.events);
     } catch (e) {
-      await batch.release();
+      try {
+        await batch.release();
+      } finally {
+        await this.dropAhead(ahead);
+      }
       throw e;
     }
-    await batch.ack();
+    try {
+      await batch.ack();
+    } catch (e) {
+      // Unknown whether the rows are gone: if not, they are published again, and the next batch must
+      // not overtake them.
+      await this.dropAhead(ahead);
+      throw e;
+    }
+    this.ahead = ahead;
     this.stats.relayed += batch.events.length;
     this.stats.batches += 1;
     this.opts.onRelayed?.(batch.events);
     return batch.events.length;
+  }
+
+  /** A claim ahead that fails only costs the pipelining: the next look claims afresh. */
+  private claimAhead(claim: Promise<OutboxClaim | null>): Promise<OutboxClaim | null> {
+    return claim.catch((e: unknown) => {
+      this.opts.onError?.(e);
+      return null;
+    });
+  }
+
+  private async dropAhead(ahead: Promise<OutboxClaim | null> | null): Promise<void> {
+    const batch = ahead ? await ahead : null;
+    await batch?.release().catch((e: unknown) => this.opts.onError?.(e));
   }
 
   /**
@@ -178,5 +226,12 @@ export class OutboxRelay {
     this.wake();
     await this.loop;
     this.loop = null;
+    await this.dropAhead(this.takeAheadNow());
+  }
+
+  private takeAheadNow(): Promise<OutboxClaim | null> | null {
+    const ahead = this.ahead;
+    this.ahead = null;
+    return ahead;
   }
 }

@@ -1,5 +1,5 @@
 import type { StoredEvent } from '@regstream/domain';
-import { type OutboxSource, OutboxRelay } from './relay';
+import { type OutboxClaim, type OutboxSource, OutboxRelay } from './relay';
 import { busEvent } from './testing';
 import type { Publisher } from './types';
 
@@ -181,5 +181,171 @@ describe('OutboxRelay coalescing', () => {
     const at = Date.now();
     await relay.stop();
     expect(Date.now() - at).toBeLessThan(200);
+  });
+});
+
+/**
+ * An outbox whose batches can claim the rows after them (like PostgreSQL's claimNext): a claim skips
+ * only the rows of the batch it follows, and a row leaves only when its batch is acked.
+ */
+class PipelinedOutbox implements OutboxSource {
+  rows: StoredEvent[] = [];
+  readonly held = new Set<StoredEvent>();
+  readonly log: string[] = [];
+  private n = 0;
+  claimOutbox(limit: number): Promise<OutboxClaim | null> {
+    return Promise.resolve(this.claim(limit, new Set()));
+  }
+  private claim(limit: number, skip: ReadonlySet<StoredEvent>): OutboxClaim | null {
+    const free = this.rows.filter((r) => !skip.has(r));
+    // Like FOR UPDATE without SKIP LOCKED: a row held by another batch is never passed.
+    const upTo = free.findIndex((r) => this.held.has(r));
+    const batch = (upTo < 0 ? free : free.slice(0, upTo)).slice(0, limit);
+    if (batch.length === 0) return null;
+    const id = ++this.n;
+    for (const r of batch) this.held.add(r);
+    this.log.push(`claim ${id}`);
+    let open = true;
+    const end = (how: string) => {
+      if (!open) return;
+      open = false;
+      for (const r of batch) this.held.delete(r);
+      if (how === 'ack') this.rows = this.rows.filter((r) => !batch.includes(r));
+      this.log.push(`${how} ${id}`);
+    };
+    return {
+      events: batch,
+      ack: () => Promise.resolve(end('ack')),
+      release: () => Promise.resolve(end('release')),
+      claimNext: (l) => Promise.resolve(open ? this.claim(l, new Set(batch)) : null),
+    };
+  }
+}
+
+/** Publishes after a tick, logging to the outbox's log; fails the calls listed in `failing`. */
+class SlowPublisher implements Publisher {
+  readonly got: StoredEvent[] = [];
+  calls = 0;
+  failing = new Set<number>();
+  constructor(private readonly log: string[]) {}
+  async publish(events: readonly StoredEvent[]): Promise<void> {
+    const call = ++this.calls;
+    this.log.push(`publish ${events.map((e) => e.streamversion).join(',')}`);
+    await sleep(5);
+    if (this.failing.has(call)) throw new Error(`broker down (call ${call})`);
+    this.got.push(...events);
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+describe('OutboxRelay pipelining', () => {
+  const backlog = (n: number) => Array.from({ length: n }, (_, i) => busEvent(`instrument-p${i % 3}`, Math.floor(i / 3) + 1));
+  /** Each stream's versions in the order they were first published. */
+  const firstSeen = (events: readonly StoredEvent[]) => {
+    const seen = new Set<string>();
+    const per = new Map<string, number[]>();
+    for (const e of events) {
+      if (seen.has(e.id)) continue;
+      seen.add(e.id);
+      per.set(e.subject, [...(per.get(e.subject) ?? []), e.streamversion]);
+    }
+    return per;
+  };
+
+  it('claims the next batch while one is published, and publishes each only after the one before was acked', async () => {
+    const outbox = new PipelinedOutbox();
+    outbox.rows.push(...backlog(10));
+    const pub = new SlowPublisher(outbox.log);
+    const relay = new OutboxRelay(outbox, pub, { batchSize: 4 });
+    expect(await relay.drain()).toBe(10);
+    expect(outbox.log).toEqual([
+      'claim 1',
+      'claim 2',
+      'publish 1,1,1,2',
+      'ack 1',
+      'claim 3',
+      'publish 2,2,3,3',
+      'ack 2',
+      // batch 3 is short: the outbox is drained, so nothing is claimed ahead of it
+      'publish 3,4',
+      'ack 3',
+    ]);
+    expect(outbox.rows).toEqual([]);
+    for (const versions of firstSeen(pub.got).values()) expect(versions).toEqual([...versions].sort((a, b) => a - b));
+  });
+
+  it('after a failed publish releases the batch claimed ahead too, and re-sends from the first unacked row: nothing lost, order kept', async () => {
+    const outbox = new PipelinedOutbox();
+    const rows = backlog(12);
+    outbox.rows.push(...rows);
+    const pub = new SlowPublisher(outbox.log);
+    pub.failing.add(2);
+    const errors: unknown[] = [];
+    const relay = new OutboxRelay(outbox, pub, { batchSize: 4, onError: (e) => errors.push(e) });
+    expect(await relay.relayOnce()).toBe(4);
+    await expect(relay.relayOnce()).rejects.toThrow(/broker down/);
+    expect(outbox.log.slice(-3)).toEqual(['publish 2,2,3,3', 'release 2', 'release 3']);
+    expect(outbox.held.size).toBe(0);
+    expect(await relay.drain()).toBe(8);
+    expect(pub.got.map((e) => e.id)).toEqual(rows.map((e) => e.id));
+    expect(outbox.rows).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it('a crash between publish and ack (ack fails) releases the batch ahead; the unacked batch is re-sent first', async () => {
+    const outbox = new PipelinedOutbox();
+    const rows = backlog(8);
+    outbox.rows.push(...rows);
+    const pub = new SlowPublisher(outbox.log);
+    const failingAck: OutboxSource = {
+      claimOutbox: async (limit) => {
+        const b = await outbox.claimOutbox(limit);
+        // The first batch's commit is lost: it was published, but its rows stay.
+        return b ? { ...b, ack: () => b.release().then(() => Promise.reject(new Error('connection lost during COMMIT'))) } : null;
+      },
+    };
+    const relay = new OutboxRelay(failingAck, pub, { batchSize: 4 });
+    await expect(relay.relayOnce()).rejects.toThrow(/COMMIT/);
+    expect(outbox.log).toEqual(['claim 1', 'claim 2', 'publish 1,1,1,2', 'release 1', 'release 2']);
+    expect(await new OutboxRelay(outbox, pub, { batchSize: 4 }).drain()).toBe(8);
+    // The first batch twice (a duplicate after the crash), then everything in order.
+    expect(pub.got.map((e) => e.id)).toEqual([...rows.slice(0, 4), ...rows].map((e) => e.id));
+    for (const versions of firstSeen(pub.got).values()) expect(versions).toEqual([...versions].sort((a, b) => a - b));
+  });
+
+  it('stop() releases a batch claimed ahead, and pipeline: false claims one batch at a time', async () => {
+    const outbox = new PipelinedOutbox();
+    outbox.rows.push(...backlog(8));
+    const pub = new SlowPublisher(outbox.log);
+    const relay = new OutboxRelay(outbox, pub, { batchSize: 4 });
+    expect(await relay.relayOnce()).toBe(4);
+    expect(outbox.held.size).toBe(4);
+    await relay.stop();
+    expect(outbox.held.size).toBe(0);
+    expect(outbox.log.slice(-1)).toEqual(['release 2']);
+
+    const serial = new PipelinedOutbox();
+    serial.rows.push(...backlog(8));
+    expect(await new OutboxRelay(serial, new SlowPublisher(serial.log), { batchSize: 4, pipeline: false }).drain()).toBe(8);
+    expect(serial.log).toEqual(['claim 1', 'publish 1,1,1,2', 'ack 1', 'claim 2', 'publish 2,2,3,3', 'ack 2']);
+  });
+
+  it('a claim ahead that fails costs only the pipelining', async () => {
+    const outbox = new PipelinedOutbox();
+    outbox.rows.push(...backlog(8));
+    const pub = new SlowPublisher(outbox.log);
+    const errors: unknown[] = [];
+    const flaky: OutboxSource = {
+      claimOutbox: async (limit) => {
+        const b = await outbox.claimOutbox(limit);
+        return b ? { ...b, claimNext: () => Promise.reject(new Error('claim ahead failed')) } : null;
+      },
+    };
+    const relay = new OutboxRelay(flaky, pub, { batchSize: 4, onError: (e) => errors.push(e) });
+    expect(await relay.drain()).toBe(8);
+    expect(errors).toHaveLength(2);
+    expect(outbox.rows).toEqual([]);
   });
 });

@@ -4,6 +4,8 @@ import type { StoredEvent } from '@regstream/domain';
 export interface Publisher {
   publish(events: readonly StoredEvent[]): Promise<void>;
   close(): Promise<void>;
+  /** Opens the connection ahead of the first publish, where there is one to open. */
+  connect?(): Promise<void>;
 }
 
 export interface SourceBatch {

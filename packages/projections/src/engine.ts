@@ -1,20 +1,24 @@
 import type { Codebook, StoredEvent } from '@regstream/domain';
 import { APPLICABILITY_COLUMNS, applicabilityRows } from './compute/applicability';
-import { AGGREGATE, DEFAULT_JURISDICTIONS, DIV_COLUMNS, divergenceSweep, divRow, earliestAffected, globalSeries, pairSeries, type PriorPoint, storedJurisdictions } from './compute/divergence';
-import { STANCE_COLUMNS, stanceRows } from './compute/stances';
+import { AGGREGATE, DEFAULT_JURISDICTIONS, DIV_COLUMNS, type DivPoint, divergenceSweep, type ResumedEpoch, divRow, earliestAffected, globalSeries, pairSeries, type PriorPoint, storedJurisdictions } from './compute/divergence';
+import { internGeneration, resetInternsIfLarge, StanceLedger } from './compute/ledger';
+import { segmentIdentity, STANCE_COLUMNS, stanceRows, StanceSweep } from './compute/stances';
 import { INSTRUMENT_COLUMNS, instrumentRows, MILESTONE_COLUMNS, milestoneRows } from './compute/versions';
 import { type Fact, FACT_COLUMNS, factFromRow, type FactRow, factRow, posCmp, prepareFact } from './facts';
 import { canonical } from './json';
 import { modelIndexDdl } from './schema';
 import { inList, type Reader, type Unit } from './sql';
 import { chunks, type ModelTables, placeholders, tablesOf } from './tables';
-import { NEG_INF } from './time';
+import { NEG_INF, tryNorm } from './time';
+import { type RecentEpoch, rotateToken, type WarmModel, type WarmModels } from './warm';
 
 export interface ApplyOptions {
   readonly model: string;
   readonly codebook: Codebook;
   /** Runs before each event's handler; throwing makes the event a poison event (used by tests and fault injection). */
   readonly beforeApply?: (e: StoredEvent) => void;
+  /** The caller's warm models (a live projector's): stance history kept in memory between batches. */
+  readonly warm?: WarmModels;
 }
 
 export interface FailedEvent {
@@ -92,6 +96,7 @@ export async function applyEvents(u: Unit, events: readonly StoredEvent[], opts:
   // earlier apply, across partitions and projector processes; what runs in parallel is fetching,
   // parsing and preparing (see docs/benchmarks.md, live lag).
   await u.lock(`apply:${t.model}`);
+  const warm = opts.warm ? await opts.warm.acquire(u, t) : null;
   const seen = new Set<string>();
   const unique = events.filter((e) => (seen.has(e.id) ? false : (seen.add(e.id), true)));
   const existing = await existingIds(u, t, unique.map((e) => e.id));
@@ -101,8 +106,13 @@ export async function applyEvents(u: Unit, events: readonly StoredEvent[], opts:
   );
   const duplicates = events.length - facts.length - failed.length;
   if (facts.length === 0) return { applied: [], duplicates, failed, divergenceFrom: null };
+  // Not trusted until this transaction's token is known: a throw below leaves it to be reloaded.
+  if (warm) warm.token = null;
   writeFacts(u, t, facts);
-  const divergenceFrom = await recompute(u, t, facts, opts);
+  for (const f of facts) warm?.add(f);
+  const divergenceFrom = await recompute(u, t, facts, opts, warm);
+  if (opts.warm) opts.warm.release(u, warm, t);
+  else rotateToken(u, t.model);
   return { applied: facts, duplicates, failed, divergenceFrom };
 }
 
@@ -129,6 +139,7 @@ export function prepareAll(events: readonly StoredEvent[], beforeApply?: (e: Sto
  */
 export function bulkApply(u: Unit, model: string, facts: readonly Fact[], registered: Map<string, { position: bigint; jurisdiction: string }>): void {
   const t = tablesOf(model);
+  rotateToken(u, model);
   for (const f of facts) {
     if (f.cat !== 'registration' || f.instrumentId === null || f.jurisdiction === null) continue;
     const cur = registered.get(f.instrumentId);
@@ -160,7 +171,7 @@ function writeFacts(u: Unit, t: ModelTables, facts: readonly Fact[]): void {
   );
 }
 
-async function recompute(u: Unit, t: ModelTables, facts: readonly Fact[], opts: ApplyOptions): Promise<string | null> {
+async function recompute(u: Unit, t: ModelTables, facts: readonly Fact[], opts: ApplyOptions, warm: WarmModel | null): Promise<string | null> {
   const batch = new Map(facts.map((f) => [f.eventId, f]));
   const amendments = facts.filter(isAmendment);
   const missingTargets = amendments.map((a) => a.targetEventId).filter((id): id is string => id !== null && !batch.has(id));
@@ -203,10 +214,13 @@ async function recompute(u: Unit, t: ModelTables, facts: readonly Fact[], opts: 
   setJurisdictions(u, t, [...new Set(newRegistrations.map((f) => f.instrumentId as string))].sort().map((i) => [i, jurisdictionOf.get(i) ?? null]));
 
   if (applicInstruments.size > 0) await writeApplicability(u, t, [...applicInstruments], facts, jurisdictionOf);
-  if (stanceJurisdictions.size > 0) await writeStances(u, t, [...stanceJurisdictions], facts);
+  if (stanceJurisdictions.size > 0) {
+    if (warm && kMin !== null) writeStancesWarm(u, t, [...stanceJurisdictions], facts, warm, kMin);
+    else await writeStances(u, t, [...stanceJurisdictions], facts);
+  }
   if (kMin !== null) {
     await u.lock(`div:${t.model}`);
-    await writeDivergence(u, t, opts.codebook, kMin, facts, stanceJurisdictions);
+    await writeDivergence(u, t, opts.codebook, kMin, facts, stanceJurisdictions, warm);
   }
   return kMin;
 }
@@ -327,6 +341,244 @@ export async function writeStances(u: Unit, t: ModelTables, jurisdictions: reado
   u.insertRows(t.stances, STANCE_COLUMNS, rows);
 }
 
+
+/**
+ * `writeStances` for a live batch, from the warm model: per touched jurisdiction its row sweep resumes
+ * from the state before `kMin` (kept between batches, advanced over what was known in between), and
+ * only the rows still open at kMin or opened since, in the touched dimensions, are rewritten (a row
+ * closed before kMin is a function of facts known before it).
+ */
+function writeStancesWarm(u: Unit, t: ModelTables, jurisdictions: readonly string[], batch: readonly Fact[], warm: WarmModel, kMin: string): void {
+  const touched = touchedDimensions(batch, warm.codings);
+  const rows: unknown[][] = [];
+  let since: Fact[] | null = null;
+  for (const j of [...new Set(jurisdictions)].sort()) {
+    const mine = batch.filter((f) => warm.jurisdictionOf(f) === j);
+    const dims = touched.get(j);
+    if (!dims) {
+      // Facts of the jurisdiction that change no dimension: the state would not hold them.
+      if (mine.length > 0) warm.stanceStates.delete(j);
+      continue;
+    }
+    const ds = [...dims].sort();
+    const first = mine.reduce((m, f) => (f.kt < m ? f.kt : m), mine[0]?.kt ?? kMin);
+    const st = warm.stanceStates.get(j);
+    if (st && st.horizon <= first && mine.length > 0) {
+      // The live case: the batch adds to the state's recent epochs (or after them). The rows it had
+      // written from `first` on are recomputed from the state before the batch and compared with the
+      // new ones: only the difference is written (a dimension's open rows are its whole timeline).
+      // Rows whose valid time ends before anything the batch touches are the same before and after it.
+      const lo = earliestAffectedWarm(warm, mine);
+      const old = new Map(st.sweep.segmentsAcross(st.recent, dims, first, lo).map((x) => [segmentIdentity(x), x]));
+      for (const { epoch, facts } of StanceLedger.epochs(mine)) {
+        let i = st.recent.findIndex((r) => r.epoch >= epoch);
+        if (i < 0 || (st.recent[i] as { epoch: string }).epoch !== epoch) {
+          const at = i < 0 ? st.recent.length : i;
+          st.recent.splice(at, 0, { epoch, ledger: (st.recent[at - 1]?.ledger ?? st.sweep.state).clone() });
+          i = at;
+        }
+        for (let k = i; k < st.recent.length; k++) (st.recent[k] as { ledger: StanceLedger }).ledger.apply(epoch, facts);
+      }
+      const keep = new Set<string>();
+      for (const x of st.sweep.segmentsAcross(st.recent, dims, first, lo)) {
+        const id = segmentIdentity(x);
+        if (old.has(id)) keep.add(id);
+        else rows.push(st.sweep.row(x));
+      }
+      const gone = [...old].filter(([id]) => !keep.has(id)).map(([, x]) => [j, x.seg.dimension, x.ktFrom, x.seg.vtFrom]);
+      for (const c of chunks(gone, 250)) {
+        u.write(`DELETE FROM ${t.stances} WHERE (jurisdiction, dimension, kt_from, vt_from) IN (${c.map(() => '(?, ?, ?, ?)').join(', ')})`, c.flat());
+      }
+      foldStanceState(warm, j, first);
+      warm.stats.stancesLatest += 1;
+      continue;
+    }
+    let sweep: StanceSweep;
+    if (!st || st.horizon > kMin) {
+      sweep = new StanceSweep(j);
+      sweep.run(warm.scope([j]).filter((f) => f.kt < kMin), null);
+      warm.stats.stancesBuilt += 1;
+    } else {
+      sweep = st.sweep;
+      const gap = warm.knownIn(st.horizon, kMin).filter((f) => warm.jurisdictionOf(f) === j);
+      if (gap.length > 0) sweep.run(gap, null);
+      warm.stats.stancesResumed += 1;
+    }
+    u.write(`DELETE FROM ${t.stances} WHERE jurisdiction = ? AND dimension IN (${placeholders(ds.length)}) AND kt_to >= ?`, [j, ...ds, kMin]);
+    since ??= warm.knownIn(kMin, null);
+    const later = since.filter((f) => warm.jurisdictionOf(f) === j);
+    const rest = sweep.clone();
+    const filter = { closedFrom: kMin, dimensions: dims };
+    rest.run(later, rows, filter);
+    rest.finish(rows, filter);
+    // Kept for the next batch: the sweep before the last few epochs, and a ledger per epoch after it.
+    const groups = StanceLedger.epochs(later);
+    const cut = Math.max(0, groups.length - RECENT_EPOCHS);
+    if (cut > 0) sweep.run(groups.slice(0, cut).flatMap((g) => g.facts), null);
+    const recent: { epoch: string; ledger: StanceLedger }[] = [];
+    for (const g of groups.slice(cut)) {
+      const ledger = (recent[recent.length - 1]?.ledger ?? sweep.state).clone();
+      ledger.apply(g.epoch, g.facts);
+      recent.push({ epoch: g.epoch, ledger });
+    }
+    warm.stanceStates.set(j, { horizon: groups[cut]?.epoch ?? kMin, sweep, recent });
+  }
+  u.insertRows(t.stances, STANCE_COLUMNS, rows);
+}
+
+/** Folds a jurisdiction's oldest recent epochs into its sweep while more than RECENT_EPOCHS remain before `first`'s. */
+function foldStanceState(warm: WarmModel, j: string, first: string): void {
+  const st = warm.stanceStates.get(j);
+  if (!st || st.recent.length <= RECENT_EPOCHS || (st.recent[1] as { epoch: string }).epoch > first) return;
+  const recent = [...st.recent];
+  while (recent.length > RECENT_EPOCHS && (recent[1] as { epoch: string }).epoch <= first) recent.shift();
+  const horizon = (recent[0] as { epoch: string }).epoch;
+  st.sweep.run(warm.knownIn(st.horizon, horizon).filter((f) => warm.jurisdictionOf(f) === j), null);
+  warm.stanceStates.set(j, { horizon, sweep: st.sweep, recent });
+}
+
+function noteTouched(f: Fact, touched: Set<string>, amendedBy: Map<string, string[]>): void {
+  if (f.cat === 'stance') touched.add(f.eventId);
+  else if (f.targetEventId !== null) {
+    touched.add(f.targetEventId);
+    amendedBy.set(f.targetEventId, [...(amendedBy.get(f.targetEventId) ?? []), f.eventId]);
+  }
+}
+
+/** Recent epochs kept beside the divergence ledger before them; more are folded into it. */
+const RECENT_EPOCHS = 4;
+
+/**
+ * The epochs from `kMin` on, each with its ledger and change, for `divergenceSweep({ resumed })`.
+ * The warm model keeps, beside the ledger as known before `divBase.below`, one cumulative ledger per
+ * recent epoch (`divRecent`); the batch's in-scope facts (already added to the model) are applied to
+ * the ledgers of their epoch and the later ones, and only then is each epoch's change computed from
+ * the ledgers before and after it. Built from the model's facts when missing or out of date.
+ */
+function resumeRecent(warm: WarmModel, kMin: string, batch: readonly Fact[], stored: ReadonlySet<string>): ResumedEpoch[] | null {
+  const inScope = (f: Fact) => stored.has(warm.jurisdictionOf(f) ?? '');
+  let base = warm.divBase;
+  let recent = warm.divRecent;
+  if (!base || base.below > kMin || base.generation !== internGeneration() || recent === null) {
+    const epochs = StanceLedger.epochs(warm.knownIn(kMin, null).filter(inScope));
+    // Many epochs from kMin on (a backfill, a first batch from the beginning): one ledger each would
+    // cost a copy per epoch; the general sweep is cheaper, and a later batch builds them.
+    if (epochs.length > RECENT_EPOCHS) return null;
+    divBaseBefore(warm, kMin, stored);
+    const built = warm.divBase;
+    if (!built) return null;
+    base = built;
+    recent = [];
+    for (const { epoch, facts } of epochs) {
+      const ledger = (recent[recent.length - 1]?.ledger ?? built.ledger).clone();
+      ledger.apply(epoch, facts);
+      const entry: RecentEpoch = { epoch, ledger, touched: new Set(), amendedBy: new Map() };
+      for (const f of facts) noteTouched(f, entry.touched, entry.amendedBy);
+      recent.push(entry);
+    }
+    warm.divRecent = recent;
+  } else {
+    warm.stats.baseLatest += 1;
+    // (A coding whose amendments came first dropped these ledgers when it was added: see WarmModel.add.)
+    for (const { epoch, facts } of StanceLedger.epochs(batch.filter(inScope))) {
+      let i = recent.findIndex((r) => r.epoch >= epoch);
+      if (i < 0 || (recent[i] as RecentEpoch).epoch !== epoch) {
+        // A new epoch: a copy of the state before it, holding every earlier epoch.
+        const at = i < 0 ? recent.length : i;
+        const ledger = (recent[at - 1]?.ledger ?? base.ledger).clone();
+        recent.splice(at, 0, { epoch, ledger, touched: new Set(), amendedBy: new Map() });
+        i = at;
+      }
+      for (let k = i; k < recent.length; k++) (recent[k] as RecentEpoch).ledger.apply(epoch, facts);
+      const entry = recent[i] as RecentEpoch;
+      for (const f of facts) noteTouched(f, entry.touched, entry.amendedBy);
+    }
+  }
+  // Fold the oldest recent epochs into the base while more than RECENT_EPOCHS remain before kMin's.
+  while (recent.length > RECENT_EPOCHS && (recent[1] as RecentEpoch).epoch <= kMin) {
+    const first = recent.shift() as RecentEpoch;
+    base = { below: (recent[0] as RecentEpoch).epoch, ledger: first.ledger, generation: base.generation };
+    warm.divBase = base;
+  }
+  const out: ResumedEpoch[] = [];
+  for (let i = 0; i < recent.length; i++) {
+    const r = recent[i] as RecentEpoch;
+    if (r.epoch < kMin) continue;
+    const before = i === 0 ? base.ledger : (recent[i - 1] as RecentEpoch).ledger;
+    out.push({ epoch: r.epoch, ledger: r.ledger, change: StanceLedger.changeBetween(before, r.ledger, r.epoch, r.touched, r.amendedBy) });
+  }
+  return out;
+}
+
+/**
+ * Loads a live projector's warm state for a model ahead of its first batch (at startup): the stance
+ * history, the divergence ledger and every jurisdiction's row sweep as known before the latest epoch,
+ * which is where live batches resume. Without it the first batch after a start paid all of that and
+ * the events behind it waited (1.5-3 s at 100,000 events).
+ */
+export async function warmUpModel(u: Unit, model: string, cb: Codebook, warmModels: WarmModels): Promise<WarmModel | null> {
+  const t = tablesOf(model);
+  await u.lock(`apply:${t.model}`);
+  const warm = await warmModels.acquire(u, t);
+  if (!warm || warm.size === 0) return warm;
+  const latest = warm.all.reduce((m, f) => (f.kt > m ? f.kt : m), NEG_INF);
+  divBaseBefore(warm, latest, new Set(storedJurisdictions(cb)));
+  for (const j of warm.jurisdictions()) {
+    const facts = warm.scope([j]);
+    const sweep = new StanceSweep(j);
+    sweep.run(facts.filter((f) => f.kt < latest), null);
+    const recent: { epoch: string; ledger: StanceLedger }[] = [];
+    for (const g of StanceLedger.epochs(facts.filter((f) => f.kt >= latest))) {
+      const ledger = (recent[recent.length - 1]?.ledger ?? sweep.state).clone();
+      ledger.apply(g.epoch, g.facts);
+      recent.push({ epoch: g.epoch, ledger });
+    }
+    warm.stanceStates.set(j, { horizon: latest, sweep, recent });
+  }
+  return warm;
+}
+
+/**
+ * The warm model's divergence ledger as known before `kMin`, as a copy the sweep may consume: advanced
+ * over the facts known in between, or rebuilt when kMin lies before it (a backfilled event) or the
+ * interned coding ids were reassigned.
+ */
+function divBaseBefore(warm: WarmModel, kMin: string, stored: ReadonlySet<string>): StanceLedger {
+  resetInternsIfLarge();
+  const inScope = (f: Fact) => (f.cat === 'stance' ? f.jurisdiction !== null && stored.has(f.jurisdiction) : true);
+  let base = warm.divBase;
+  if (!base || base.below > kMin || base.generation !== internGeneration()) {
+    base = { below: NEG_INF, ledger: new StanceLedger(), generation: internGeneration() };
+    warm.stats.baseBuilt += 1;
+  } else warm.stats.baseResumed += 1;
+  const from = base.below;
+  const gap = warm.knownIn(from, kMin).filter(inScope);
+  // One apply of all of them: the ledger's state is a function of the set of facts.
+  if (gap.length > 0) base.ledger.apply(kMin, gap);
+  warm.divBase = { below: kMin, ledger: base.ledger, generation: base.generation };
+  return base.ledger.clone();
+}
+
+/** `earliestAffected` over what is known from kMin on (`since`), with the codings and amendments from the warm model. */
+function earliestAffectedWarm(warm: WarmModel, since: readonly Fact[]): string | null {
+  let min: string | null = null;
+  const consider = (vt: string | null) => {
+    if (vt !== null && (min === null || vt < min)) min = vt;
+  };
+  const seen = new Set<string>();
+  for (const f of since) {
+    const coding = f.cat === 'stance' ? f : f.targetEventId !== null ? warm.codings.get(f.targetEventId) : undefined;
+    if (!coding || seen.has(coding.eventId)) continue;
+    seen.add(coding.eventId);
+    consider(coding.vt);
+    for (const a of warm.amendments.get(coding.eventId) ?? []) {
+      const changes = a.cat === 'correction' ? ((a.event.data as { changes?: Record<string, unknown> }).changes ?? {}) : {};
+      if (typeof changes['validtime'] === 'string') consider(tryNorm(changes['validtime']));
+    }
+  }
+  return min;
+}
+
 /**
  * Facts are immutable (an event id always gives the same fact), so parsed facts can be kept across
  * batches and models; only which ids a model holds is read each time.
@@ -376,12 +628,22 @@ export async function loadStanceFacts(r: Reader, t: ModelTables, batch: readonly
  * Rewrites the divergence points known from `kMin` on, for the series of `only` (the jurisdictions
  * whose stances changed; null: every series). Other series depend on unchanged facts and stay.
  */
-export async function writeDivergence(u: Unit, t: ModelTables, cb: Codebook, kMin: string, batch: readonly Fact[], changed: ReadonlySet<string> | null): Promise<void> {
+export async function writeDivergence(
+  u: Unit,
+  t: ModelTables,
+  cb: Codebook,
+  kMin: string,
+  batch: readonly Fact[],
+  changed: ReadonlySet<string> | null,
+  warm: WarmModel | null = null,
+): Promise<void> {
   const storedSet = storedJurisdictions(cb);
   // Only the stored jurisdictions' pairs are kept as points: a change elsewhere has nothing to rewrite.
   const only = changed === null ? null : new Set(storedSet.filter((j) => changed.has(j)));
   if (only !== null && only.size === 0) return;
-  const facts = await loadStanceFacts(u, t, batch, storedSet);
+  // Warm: only what is known from kMin on (the sweep resumes from the ledger before it), in scope.
+  const storedJ = new Set(storedSet);
+  const facts = warm && kMin > NEG_INF ? warm.knownIn(kMin, null).filter((f) => storedJ.has(warm.jurisdictionOf(f) ?? '')) : await loadStanceFacts(u, t, batch, storedSet);
   const js = only ? [...only].sort() : [];
   const ph = placeholders(js.length);
   const inSet = only ? DEFAULT_JURISDICTIONS.some((j) => only.has(j)) : true;
@@ -391,17 +653,34 @@ export async function writeDivergence(u: Unit, t: ModelTables, cb: Codebook, kMi
   if (kMin > NEG_INF) {
     // Only the points the sweep can look at: from the earliest valid time it can change, plus, per
     // series, the point in force just before it (as known before kMin).
-    const vtMin = earliestAffected(facts, kMin) ?? NEG_INF;
-    prior = await u.query<PriorPoint>(`SELECT series, vt, kt, payload FROM ${t.divPoints} WHERE kt < ? AND vt >= ?${filter}`, [kMin, vtMin, ...filterParams]);
+    const vtMin = (warm ? earliestAffectedWarm(warm, facts) : earliestAffected(facts, kMin)) ?? NEG_INF;
+    if (only && vtMin > NEG_INF) {
+      // The affected series by name: seeks on the primary key (series, vt, kt) instead of a scan of
+      // every point known before kMin (there is no index on vt alone).
+      const names = affectedSeries(cb, storedSet, js, inSet);
+      for (const part of inList(u.dialect, 'series', names)) {
+        prior.push(...(await u.query<PriorPoint>(`SELECT series, vt, kt, payload FROM ${t.divPoints} WHERE ${part.sql} AND vt >= ? AND kt < ?`, [...part.params, vtMin, kMin])));
+      }
+    } else prior = await u.query<PriorPoint>(`SELECT series, vt, kt, payload FROM ${t.divPoints} WHERE kt < ? AND vt >= ?${filter}`, [kMin, vtMin, ...filterParams]);
     if (vtMin > NEG_INF) {
       const dims = [AGGREGATE, ...cb.dimensions.map((d) => d.id)];
-      const all = [...new Set(facts.map((f) => f.jurisdiction).filter((j): j is string => j !== null))].sort();
+      const all = warm
+        ? storedSet.filter((j) => warm.codingsOf(j).length > 0)
+        : [...new Set(facts.map((f) => f.jurisdiction).filter((j): j is string => j !== null))].sort();
       const series = new Set<string>(inSet ? [globalSeries(AGGREGATE)] : []);
       for (const j of js) for (const x of all) if (x !== j) for (const d of dims) series.add(pairSeries(j, x, d));
       prior.push(...(await anchors(u, t, [...series].sort(), vtMin, kMin)));
     }
   }
-  const points = divergenceSweep(facts, cb, { kMin, prior, only });
+  let points: DivPoint[];
+  const resumed = warm && kMin > NEG_INF ? resumeRecent(warm, kMin, batch, storedJ) : null;
+  if (resumed) {
+    // The sweep resumes from ledgers kept per recent epoch: a live batch applies only its own facts.
+    points = divergenceSweep([], cb, { kMin, prior, only, scoped: true, resumed });
+  } else {
+    const base = warm && kMin > NEG_INF ? divBaseBefore(warm, kMin, storedJ) : undefined;
+    points = divergenceSweep(facts, cb, { kMin, prior, only, ...(base ? { base, scoped: true } : {}) });
+  }
   // Most points known from kMin on come out as they were: write only the difference.
   const stored = await u.query<{ series: string; vt: string; kt: string; payload: string; caused_by: string }>(
     `SELECT series, vt, kt, payload, caused_by FROM ${t.divPoints} WHERE kt >= ?${filter}`,
@@ -420,6 +699,14 @@ export async function writeDivergence(u: Unit, t: ModelTables, cb: Codebook, kMi
     u.write(`DELETE FROM ${t.divPoints} WHERE (series, vt, kt) IN (${c.map(() => '(?, ?, ?)').join(', ')})`, c.flat());
   }
   u.insertRows(t.divPoints, DIV_COLUMNS, [...wanted.values()].map(divRow));
+}
+
+/** The stored series a change of the jurisdictions `js` rewrites: their pairs with every stored jurisdiction, and the global index if any is in the default set. */
+function affectedSeries(cb: Codebook, stored: readonly string[], js: readonly string[], global: boolean): string[] {
+  const dims = [AGGREGATE, ...cb.dimensions.map((d) => d.id)];
+  const out = new Set<string>(global ? [globalSeries(AGGREGATE)] : []);
+  for (const j of js) for (const x of stored) if (x !== j) for (const d of dims) out.add(pairSeries(j, x, d));
+  return [...out].sort();
 }
 
 /** Per series, the point in force just before `vt` as known before `kMin` (one index seek each). */

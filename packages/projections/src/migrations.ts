@@ -1,6 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { deadLetterDdl, dropModelDdl, MODEL_LAYOUT, modelDdl, SHARED_TABLES, tableDdl } from './schema';
 import type { Dialect } from './sql';
+import { MODEL_TOKENS, modelTokensDdl } from './warm';
 
 export const DEFAULT_PROJECTOR = 'projector';
 
@@ -49,7 +50,33 @@ export class ProjectionsInitSqlite1764400000200 implements MigrationInterface {
   }
 }
 
+/**
+ * Apply tokens (see warm.ts): one per model, rotated by every transaction that adds facts, so a
+ * projector can tell whether the stance history it keeps in memory is still the model's.
+ */
+export class ProjectionsModelTokensPostgres1764400000300 implements MigrationInterface {
+  name = 'ProjectionsModelTokensPostgres1764400000300';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(modelTokensDdl('postgres'));
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE IF EXISTS ${MODEL_TOKENS}`);
+  }
+}
+
+export class ProjectionsModelTokensSqlite1764400000300 implements MigrationInterface {
+  name = 'ProjectionsModelTokensSqlite1764400000300';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(modelTokensDdl('sqlite'));
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE IF EXISTS ${MODEL_TOKENS}`);
+  }
+}
+
 /** The read-model migrations for a dialect, to append to the ordered migration list. */
 export function projectionMigrations(kind: 'postgres' | 'sqlite'): (new () => unknown)[] {
-  return kind === 'postgres' ? [ProjectionsInitPostgres1764400000200] : [ProjectionsInitSqlite1764400000200];
+  return kind === 'postgres'
+    ? [ProjectionsInitPostgres1764400000200, ProjectionsModelTokensPostgres1764400000300]
+    : [ProjectionsInitSqlite1764400000200, ProjectionsModelTokensSqlite1764400000300];
 }

@@ -2,13 +2,14 @@ import { CODEBOOK_V1, type Codebook, type StoredEvent } from '@regstream/domain'
 import { type Checkpoint, encodeCheckpoint, type EventStore, START } from '@regstream/event-store';
 import type { DataSource } from 'typeorm';
 import { modelChecksum, type ModelChecksum } from './checksum';
-import { applyEvents, type ApplyResult, bulkApply, type FailedEvent, finalizeModel, prepareAll } from './engine';
+import { applyEvents, type ApplyResult, bulkApply, type FailedEvent, finalizeModel, prepareAll, warmUpModel } from './engine';
 import { canonical, parseJson } from './json';
 import { DEFAULT_PROJECTOR } from './migrations';
-import { assertModelId, dropModelDdl, MODEL_LAYOUT, MODEL_NAME, modelDdl, setLoggedDdl } from './schema';
+import { analyzeDdl, assertModelId, dropModelDdl, MODEL_LAYOUT, MODEL_NAME, modelDdl, setLoggedDdl } from './schema';
 import { SqlDb, type Unit, type Write } from './sql';
 import { tablesOf } from './tables';
 import { norm } from './time';
+import { MODEL_TOKENS, rotateToken, WarmModels, type WarmStats } from './warm';
 
 export interface ProjectorOptions {
   /** Projector name: keys the checkpoints and the active-version pointer. */
@@ -17,6 +18,11 @@ export interface ProjectorOptions {
   readonly codebook?: Codebook;
   /** Runs before each event's handler; throwing dead-letters the event (fault injection, tests). */
   readonly beforeApply?: (e: StoredEvent) => void;
+  /**
+   * Stance and amendment facts a live projector keeps in memory per model between batches (default
+   * 400,000); a model with more is read from the database for each batch instead; 0 turns it off.
+   */
+  readonly warmLimit?: number;
 }
 
 export interface BatchOutcome {
@@ -150,6 +156,8 @@ export class Projector {
   readonly name: string;
   private readonly clock: () => Date;
   readonly codebook: Codebook;
+  /** The live path's stance history, kept between batches (per projector: never shared between databases). */
+  private readonly warm: WarmModels;
 
   constructor(
     readonly dataSource: DataSource,
@@ -159,6 +167,23 @@ export class Projector {
     this.name = opts.name ?? DEFAULT_PROJECTOR;
     this.clock = opts.clock ?? (() => new Date());
     this.codebook = opts.codebook ?? CODEBOOK_V1;
+    this.warm = new WarmModels(opts.warmLimit);
+  }
+
+  /**
+   * Loads the live model's warm state (see warmUpModel) so the first batch does not pay for it; a
+   * process about to consume the log calls it at startup. Returns the stance and amendment facts held.
+   */
+  async warmUp(): Promise<number> {
+    return this.db.unit(async (u) => {
+      const model = await this.activeIn(u);
+      return (await warmUpModel(u, model, this.codebook, this.warm))?.size ?? 0;
+    });
+  }
+
+  /** How the live path's warm models served batches (for the admin statistics and tests). */
+  warmStats(): Readonly<WarmStats> {
+    return { ...this.warm.stats };
   }
 
   private now(): string {
@@ -194,6 +219,85 @@ export class Projector {
     return rows[0]?.msg_offset ?? null;
   }
 
+  /**
+   * Applies the batches of several partitions in one transaction: read models, dead letters and every
+   * partition's checkpoint. What a transaction costs besides its events (round trips, the keys it
+   * recomputes, the commit) is paid once for all of them, which is what lets one projector keep up
+   * with many partitions. Two batches of one partition are applied in the order given.
+   */
+  applyBatches(batches: readonly { readonly partition: string; readonly events: readonly StoredEvent[]; readonly offsets: readonly string[] }[]): Promise<BatchOutcome[]> {
+    for (const b of batches) if (b.events.length !== b.offsets.length) throw new RangeError('events and offsets differ in length');
+    const merged = new Map<string, { events: StoredEvent[]; offsets: string[] }>();
+    for (const b of batches) {
+      const m = merged.get(b.partition) ?? { events: [], offsets: [] };
+      m.events.push(...b.events);
+      m.offsets.push(...b.offsets);
+      merged.set(b.partition, m);
+    }
+    // Locks in one order whatever the arrival order: two processes never wait on each other in a cycle.
+    const partitions = [...merged.keys()].sort();
+    return this.db.unit(async (u) => {
+      const model = await this.activeIn(u);
+      for (const p of partitions) await u.lock(`cp:${this.name}:${model}:${p}`);
+      const cps = new Map<string, { msg_offset: string; position: string | number | null }>();
+      const rows = await u.query<{ partition_id: string; msg_offset: string; position: string | number | null }>(
+        `SELECT partition_id, msg_offset, position FROM rm_checkpoints WHERE projector = ? AND version = ? AND partition_id IN (${partitions.map(() => '?').join(', ')})`,
+        [this.name, model, ...partitions],
+      );
+      for (const r of rows) cps.set(r.partition_id, r);
+      const fresh: StoredEvent[] = [];
+      const per = new Map<string, { fresh: StoredEvent[]; offsetOf: Map<string, string>; lastOffset: string | null; skipped: number; total: number }>();
+      const partitionOf = new Map<string, string>();
+      for (const p of partitions) {
+        const { events, offsets } = merged.get(p) as { events: StoredEvent[]; offsets: string[] };
+        const after = cps.get(p)?.msg_offset ?? null;
+        const mine = { fresh: [] as StoredEvent[], offsetOf: new Map<string, string>(), lastOffset: null as string | null, skipped: 0, total: events.length };
+        for (let i = 0; i < events.length; i++) {
+          const e = events[i] as StoredEvent;
+          const o = offsets[i] as string;
+          if (after !== null && BigInt(o) <= BigInt(after)) {
+            mine.skipped += 1;
+            continue;
+          }
+          mine.fresh.push(e);
+          fresh.push(e);
+          if (!mine.offsetOf.has(e.id)) mine.offsetOf.set(e.id, o);
+          if (!partitionOf.has(e.id)) partitionOf.set(e.id, p);
+          mine.lastOffset = maxBig(mine.lastOffset, o);
+        }
+        per.set(p, mine);
+      }
+      const result: ApplyResult =
+        fresh.length === 0
+          ? { applied: [], duplicates: 0, failed: [], divergenceFrom: null }
+          : await applyEvents(u, fresh, { model, codebook: this.codebook, warm: this.warm, ...(this.opts.beforeApply ? { beforeApply: this.opts.beforeApply } : {}) });
+      const outcomes: BatchOutcome[] = [];
+      for (const p of partitions) {
+        const mine = per.get(p) as NonNullable<ReturnType<typeof per.get>>;
+        const failed = result.failed.filter((f) => partitionOf.get(f.event.id) === p);
+        const applied = result.applied.filter((f) => partitionOf.get(f.eventId) === p);
+        if (mine.fresh.length > 0) {
+          this.writeDeadLetters(u, model, p, { failed }, mine.offsetOf);
+          const cp = cps.get(p);
+          let position = cp?.position === null || cp?.position === undefined ? null : String(cp.position);
+          for (const e of mine.fresh) if (isPosition(e.position)) position = maxBig(position, e.position);
+          this.writeCheckpoint(u, model, p, mine.lastOffset as string, position);
+        }
+        outcomes.push({
+          model,
+          partition: p,
+          applied: applied.length,
+          duplicates: mine.fresh.length - applied.length - failed.length,
+          skipped: mine.skipped,
+          deadLettered: failed.length,
+          divergenceFrom: applied.length > 0 ? result.divergenceFrom : null,
+          appliedEvents: applied.map((f) => f.event),
+        });
+      }
+      return outcomes;
+    });
+  }
+
   /** Applies one batch of one partition: read models, dead letters and checkpoint in one transaction. */
   applyBatch(partition: string, events: readonly StoredEvent[], offsets: readonly string[]): Promise<BatchOutcome> {
     if (events.length !== offsets.length) throw new RangeError('events and offsets differ in length');
@@ -219,7 +323,7 @@ export class Projector {
       if (fresh.length === 0) {
         return { model, partition, applied: 0, duplicates: 0, skipped: events.length, deadLettered: 0, divergenceFrom: null, appliedEvents: [] };
       }
-      const result = await applyEvents(u, fresh, { model, codebook: this.codebook, ...(this.opts.beforeApply ? { beforeApply: this.opts.beforeApply } : {}) });
+      const result = await applyEvents(u, fresh, { model, codebook: this.codebook, warm: this.warm, ...(this.opts.beforeApply ? { beforeApply: this.opts.beforeApply } : {}) });
       this.writeDeadLetters(u, model, partition, result, offsetOf);
       let position = cp?.position === null || cp?.position === undefined ? null : String(cp.position);
       for (const e of fresh) if (isPosition(e.position)) position = maxBig(position, e.position);
@@ -353,6 +457,7 @@ export class Projector {
       for (const s of dropModelDdl(model)) u.write(s);
       u.write(`DELETE FROM rm_checkpoints WHERE version = ?`, [model]);
       u.write(`DELETE FROM rm_models WHERE model = ?`, [model]);
+      u.write(`DELETE FROM ${MODEL_TOKENS} WHERE model = ?`, [model]);
       return Promise.resolve();
     });
   }
@@ -481,6 +586,13 @@ export class Projector {
           return Promise.resolve();
         });
       }
+      // Statistics before the model answers: a table filled in bulk has none until autovacuum gets to
+      // it, and without them PostgreSQL scanned whole tables for the live path's and the API's seeks
+      // (a 200-id lookup of corrections: 34 ms sequential scan, 0.5 ms with statistics, at 100k events).
+      await this.db.unit((u) => {
+        for (const s of analyzeDdl(model)) u.write(s);
+        return Promise.resolve();
+      });
       if (until === null) await pass(false, 'catch-up');
       let switched = false;
       let previous: string | null = null;
@@ -528,6 +640,8 @@ export class Projector {
       u.write(`DELETE FROM rm_checkpoints WHERE version = ?`, [model]);
       u.write(`DELETE FROM rm_dead_letters WHERE version = ?`, [model]);
       u.write(`DELETE FROM rm_models WHERE model = ?`, [model]);
+      // A model of a reused name is new: no warm state of the old one may match it.
+      rotateToken(u, model);
       const params = canonical({
         ...(opts.knownAt !== undefined ? { knownAt: opts.knownAt } : {}),
         ...(opts.untilPosition !== undefined ? { untilPosition: opts.untilPosition } : {}),

@@ -29,6 +29,7 @@ import {
   storedJurisdictions,
 } from './compute/divergence';
 import { indexAt } from './compute/ledger';
+import { combine, type Part, PreparedStatements, split, type TextRow } from './combined';
 import { parseJson } from './json';
 import { DEFAULT_PROJECTOR } from './migrations';
 import { MODEL_ID } from './schema';
@@ -175,6 +176,12 @@ export interface QueriesOptions {
   readonly projector?: string;
   readonly clock?: () => Date;
   readonly codebook?: Codebook;
+  /**
+   * PostgreSQL: answer divergence and timeline with one statement (default). `false` reads them
+   * statement by statement in a snapshot transaction, as on SQLite: the reference the one statement is
+   * tested against.
+   */
+  readonly combined?: boolean;
 }
 
 interface Ctx {
@@ -182,6 +189,12 @@ interface Ctx {
   readonly t: ModelTables;
   readonly asOf: string;
   readonly knownAt: string | null;
+}
+
+/** What coverage needs of a coding. */
+interface CodedKey {
+  readonly jurisdiction: string;
+  readonly dimension: string;
 }
 
 interface StanceRow {
@@ -207,6 +220,49 @@ interface StancePayload {
 }
 
 const UNION_TERMS = 300;
+/** A combined statement retried this often when the live model switches under it, then it fails. */
+const MODEL_SWITCH_RETRIES = 5;
+const STANCE_COLUMNS = ['jurisdiction', 'dimension', 'vt_from', 'vt_to', 'event_id', 'codebook_version', 'payload'] as const;
+const MILESTONE_COLUMNS = ['event_id', 'instrument_id', 'jurisdiction', 'type', 'vt', 'position', 'payload'] as const;
+
+interface MilestoneRow {
+  event_id: string;
+  instrument_id: string;
+  jurisdiction: string | null;
+  type: string;
+  vt: string;
+  payload: string;
+}
+
+/** A column of a combined statement's row that the schema says is never NULL. */
+function col(row: TextRow, name: string): string {
+  const v = row[name];
+  if (v === null || v === undefined) throw new Error(`combined statement: column ${name} is NULL`);
+  return v;
+}
+
+function stanceRowOf(row: TextRow): StanceRow {
+  return {
+    jurisdiction: col(row, 'jurisdiction'),
+    dimension: col(row, 'dimension'),
+    vt_from: col(row, 'vt_from'),
+    vt_to: col(row, 'vt_to'),
+    event_id: col(row, 'event_id'),
+    codebook_version: col(row, 'codebook_version'),
+    payload: col(row, 'payload'),
+  };
+}
+
+function undefinedTable(e: unknown): boolean {
+  const err = e as { code?: string; driverError?: { code?: string } } | null;
+  return (err?.code ?? err?.driverError?.code) === '42P01';
+}
+
+/** The body of a combined statement: its parts and the `WITH` list they may refer to. */
+interface Reads {
+  readonly parts: Part[];
+  readonly with?: { readonly sql: string; readonly params: readonly unknown[] };
+}
 
 /**
  * The read API over the models. Every answer is bitemporal (valid time `asOf`, known time `knownAt`)
@@ -218,12 +274,22 @@ export class Queries {
   readonly codebook: Codebook;
   private readonly projector: string;
   private readonly clock: () => Date;
+  private readonly combined: boolean;
+  private readonly prepared: PreparedStatements | null;
+  /**
+   * The live model as last seen by this process. Every combined statement reads `rm_state` again in
+   * its own snapshot and is run again on the model it names when that differs (a rebuild switched), so
+   * an answer is always the live model's at that snapshot; the cache only saves the lookup.
+   */
+  private live: string | null = null;
 
   constructor(ds: DataSource, opts: QueriesOptions = {}) {
     this.db = new SqlDb(ds);
     this.codebook = opts.codebook ?? CODEBOOK_V1;
     this.projector = opts.projector ?? DEFAULT_PROJECTOR;
     this.clock = opts.clock ?? (() => new Date());
+    this.combined = this.db.dialect === 'postgres' && opts.combined !== false;
+    this.prepared = this.combined ? PreparedStatements.of(ds) : null;
   }
 
   get dimensions(): string[] {
@@ -245,13 +311,67 @@ export class Queries {
       const rows = await r.query<{ active_model: string }>(`SELECT active_model FROM rm_state WHERE projector = ?`, [this.projector]);
       return rows[0]?.active_model ?? 'v1';
     }
-    const id = MODEL_ID.test(model) ? model : `x_${model}`;
-    if (!MODEL_ID.test(id)) throw new UnknownModelError(model);
+    const id = modelIdOf(model);
     const rows = await r.query<{ status: string }>(`SELECT status FROM rm_models WHERE model = ?`, [id]);
-    const status = rows[0]?.status;
-    // A model still being built (or whose build failed) does not answer.
-    if (status === undefined || status === 'failed' || status === 'building') throw new UnknownModelError(model);
+    checkStatus(model, rows[0]?.status);
     return id;
+  }
+
+  private async liveModel(): Promise<string> {
+    const rows = await this.db.query<{ active_model: string }>(`SELECT active_model FROM rm_state WHERE projector = ?`, [this.projector]);
+    return rows[0]?.active_model ?? 'v1';
+  }
+
+  /**
+   * Runs a request's reads as one statement (PostgreSQL), together with the model's check and its
+   * freshness: one round trip, and one snapshot without BEGIN and COMMIT. The live model comes from the
+   * process's cache and is checked in the same statement (see `live`); a named model's status likewise.
+   */
+  private async readOnce(q: Bitemporal, reads: (c: Ctx) => Reads): Promise<{ c: Ctx; freshness: Freshness; rows: TextRow[][] }> {
+    const asOf = q.asOf === undefined ? this.clock().toISOString() : norm(q.asOf);
+    const knownAt = q.knownAt === undefined ? null : norm(q.knownAt);
+    const named = q.model === undefined ? null : modelIdOf(q.model);
+    for (let attempt = 0; ; attempt++) {
+      const model = named ?? this.live ?? (this.live = await this.liveModel());
+      const c: Ctx = { r: this.db, t: tablesOf(model), asOf, knownAt };
+      const body = reads(c);
+      const check: Part =
+        named === null
+          ? { sql: `SELECT active_model FROM rm_state WHERE projector = ?`, params: [this.projector], columns: ['active_model'] }
+          : { sql: `SELECT status FROM rm_models WHERE model = ?`, params: [named], columns: ['status'] };
+      const fresh: Part = {
+        sql: `SELECT max(position) AS position, max(updated_at) AS updated_at FROM rm_checkpoints WHERE projector = ? AND version = ?`,
+        params: [this.projector, model],
+        columns: ['position', 'updated_at'],
+      };
+      const parts = [check, fresh, ...body.parts];
+      const stmt = combine(parts, body.with);
+      let rows: TextRow[][];
+      try {
+        rows = split(parts, this.prepared ? await this.prepared.query(stmt.sql, stmt.params) : await this.db.query<Record<string, unknown>>(stmt.sql, stmt.params));
+      } catch (e) {
+        if (!undefinedTable(e)) throw e;
+        // A named model that is not there: the same error as before the tables were read.
+        if (q.model !== undefined) await this.resolveModel(this.db, q.model);
+        // The cached model was dropped after a switch this process had not seen yet.
+        const live = named === null ? await this.liveModel() : model;
+        if (live === model || attempt >= MODEL_SWITCH_RETRIES) throw e;
+        this.live = live;
+        continue;
+      }
+      const [checked = [], freshRows = [], ...rest] = rows;
+      if (q.model !== undefined) checkStatus(q.model, checked[0]?.['status'] ?? undefined);
+      else {
+        const live = checked[0]?.['active_model'] ?? 'v1';
+        if (live !== model) {
+          this.live = live;
+          if (attempt >= MODEL_SWITCH_RETRIES) throw new Error(`the live model kept switching (last ${live})`);
+          continue;
+        }
+      }
+      const f = freshRows[0];
+      return { c, freshness: { position: f?.['position'] ?? null, updatedAt: f?.['updated_at'] ?? null }, rows: rest };
+    }
   }
 
   /** Known-time condition: rows current now, or rows whose known interval contains knownAt. */
@@ -295,26 +415,45 @@ export class Queries {
 
   /** One seek per jurisdiction × dimension for the coding valid at asOf as known at knownAt. */
   async stanceRows(c: Ctx, jurisdictions: readonly string[], dimensions: readonly string[]): Promise<StanceRow[]> {
-    const k = this.known(c);
     const keys = jurisdictions.flatMap((j) => dimensions.map((d) => [j, d]));
-    const rows = await this.seekEach<StanceRow>(
-      c.r,
-      keys,
-      2,
-      (key) =>
-        `SELECT jurisdiction, dimension, vt_from, vt_to, event_id, codebook_version, payload FROM ${c.t.stances}
-         WHERE jurisdiction = ${key(0)} AND dimension = ${key(1)} AND vt_from <= ? AND ${k.sql} ORDER BY vt_from DESC LIMIT 1`,
-      [c.asOf, ...k.params],
-    );
+    const rows = await this.seekEach<StanceRow>(c.r, keys, 2, (key) => this.stanceSeek(c, key, STANCE_COLUMNS), this.stanceSeekParams(c));
     return rows.filter((row) => row.vt_to > c.asOf);
+  }
+
+  /** The coding of one key valid at asOf as known at knownAt (its parameters: `stanceSeekParams`). */
+  private stanceSeek(c: Ctx, key: (i: number) => string, columns: readonly string[]): string {
+    return `SELECT ${columns.join(', ')} FROM ${c.t.stances}
+         WHERE jurisdiction = ${key(0)} AND dimension = ${key(1)} AND vt_from <= ? AND ${this.known(c).sql} ORDER BY vt_from DESC LIMIT 1`;
+  }
+
+  private stanceSeekParams(c: Ctx): unknown[] {
+    return [c.asOf, ...this.known(c).params];
+  }
+
+  /**
+   * A combined statement's part: the coding per jurisdiction × dimension, as `stanceRows` seeks it, or
+   * for every jurisdiction with stance codings when `jurisdictions` is null. `vt_to` is among the
+   * columns so that codings ended before asOf can be left out as `stanceRows` does.
+   */
+  private stancePart(c: Ctx, jurisdictions: readonly string[] | null, dimensions: readonly string[], columns: readonly string[]): Part {
+    const inner = (key: (i: number) => string) => this.stanceSeek(c, key, columns);
+    if (jurisdictions !== null) {
+      const keys = jurisdictions.flatMap((j) => dimensions.map((d) => [j, d]));
+      return { ...seekSql(keys, 2, inner, this.stanceSeekParams(c)), columns };
+    }
+    return {
+      sql: `SELECT s.* FROM (SELECT j.jurisdiction AS k0, d.k1 FROM (SELECT DISTINCT jurisdiction FROM ${c.t.jurisdictions} WHERE source = ?) j
+        CROSS JOIN unnest(?::text[]) AS d(k1)) k CROSS JOIN LATERAL (${inner((i) => `k.k${i}`)}) s`,
+      params: ['stance', [...dimensions], ...this.stanceSeekParams(c)],
+      columns,
+    };
   }
 
   private async seekEach<R>(r: Reader, keys: readonly (readonly string[])[], width: number, inner: (key: (i: number) => string) => string, params: readonly unknown[]): Promise<R[]> {
     if (keys.length === 0) return [];
     if (r.dialect === 'postgres') {
-      const cols = Array.from({ length: width }, (_, i) => `k${i}`);
-      const sql = `SELECT s.* FROM unnest(${cols.map(() => '?::text[]').join(', ')}) AS k(${cols.join(', ')}) CROSS JOIN LATERAL (${inner((i) => `k.k${i}`)}) s`;
-      return r.query<R>(sql, [...cols.map((_, i) => keys.map((k) => k[i])), ...params]);
+      const s = seekSql(keys, width, inner, params);
+      return r.query<R>(s.sql, s.params);
     }
     const out: R[] = [];
     const term = inner(() => '?');
@@ -357,7 +496,7 @@ export class Queries {
     return out;
   }
 
-  private coverage(rows: readonly StanceRow[], jurisdictions: readonly string[], dimensions: readonly string[]): Record<string, number> {
+  private coverage(rows: readonly CodedKey[], jurisdictions: readonly string[], dimensions: readonly string[]): Record<string, number> {
     const out: Record<string, number> = {};
     const js = new Set(jurisdictions);
     for (const d of dimensions) {
@@ -392,32 +531,77 @@ export class Queries {
   }
 
   async timeline(q: Bitemporal & { jurisdictions?: readonly string[]; instruments?: readonly string[]; types?: readonly string[]; from?: string; to?: string; limit?: number }): Promise<TimelineResult> {
+    const limit = Math.min(Math.max(q.limit ?? 1000, 1), 10000);
+    if (this.combined) {
+      const covered = q.jurisdictions?.length ? q.jurisdictions : null;
+      const { c, freshness, rows } = await this.readOnce(q, (c) => {
+        const ms = this.milestonesSql(c, { ...q, limit: limit + 1 });
+        const k = this.known(c);
+        // The page ends at the valid time of its last row, found in index order (jurisdiction, vt)
+        // without a sort; sorting the rows up to there (ties included) by (vt, position, event_id) then
+        // costs the page, not the whole from-to window, however dense the history.
+        const cut = `cut AS (SELECT max(vt) AS vt FROM (SELECT vt FROM ${c.t.milestones} WHERE ${ms.where} ORDER BY vt LIMIT ${limit + 1}) x)`;
+        const page = `ms AS (SELECT ${MILESTONE_COLUMNS.join(', ')} FROM ${c.t.milestones} WHERE ${ms.where} AND vt <= (SELECT vt FROM cut) ORDER BY vt, position, event_id LIMIT ${limit + 1})`;
+        return {
+          with: { sql: `${cut}, ${page}`, params: [...ms.params, ...ms.params] },
+          parts: [
+            { sql: `SELECT ${MILESTONE_COLUMNS.join(', ')} FROM ms`, params: [], columns: MILESTONE_COLUMNS, order: 'vt, position, event_id' },
+            // The title alone: PostgreSQL takes it out of the instrument's JSON without building the rest.
+            {
+              sql: `SELECT instrument_id, payload::json->'titles'->>'en' AS title FROM ${c.t.instruments} WHERE instrument_id IN (SELECT instrument_id FROM ms) AND ${k.sql}`,
+              params: k.params,
+              columns: ['instrument_id', 'title'],
+            },
+            this.stancePart(c, covered, this.dimensions, ['jurisdiction', 'dimension', 'vt_to']),
+            ...(covered ? [] : [{ sql: `SELECT DISTINCT jurisdiction FROM ${c.t.jurisdictions} WHERE source = ?`, params: ['stance'], columns: ['jurisdiction'] }]),
+          ],
+        };
+      });
+      const [msRows = [], titleRows = [], coded = [], codedJs = []] = rows;
+      const titles = new Map<string, string>();
+      for (const x of titleRows) {
+        const title = x['title'];
+        if (title !== null && title !== undefined) titles.set(col(x, 'instrument_id'), title);
+      }
+      const milestones = msRows.map((x) =>
+        this.milestoneOf(c, { event_id: col(x, 'event_id'), instrument_id: col(x, 'instrument_id'), jurisdiction: x['jurisdiction'] ?? null, type: col(x, 'type'), vt: col(x, 'vt'), payload: col(x, 'payload') }, titles),
+      );
+      const js = covered ?? codedJs.map((x) => col(x, 'jurisdiction')).sort();
+      const keys = coded.filter((x) => col(x, 'vt_to') > c.asOf).map((x) => ({ jurisdiction: col(x, 'jurisdiction'), dimension: col(x, 'dimension') }));
+      return this.timelineAnswer(c, milestones, limit, freshness, this.coverage(keys, js, this.dimensions));
+    }
     return this.db.read(async (r) => {
       const c = await this.ctx(r, q);
-      const limit = Math.min(Math.max(q.limit ?? 1000, 1), 10000);
       const milestones = await this.milestones(c, { ...q, limit: limit + 1 });
-      const truncated = milestones.length > limit;
-      const page = milestones.slice(0, limit);
-      const lanes = new Map<string, Milestone[]>();
-      for (const m of page) {
-        const j = m.jurisdiction ?? 'unknown';
-        lanes.set(j, [...(lanes.get(j) ?? []), m.milestone]);
-      }
-      return {
-        asOf: c.asOf,
-        knownAt: c.knownAt,
-        freshness: await this.freshness(r, c.t.model),
-        lanes: [...lanes.entries()].sort(([a], [b]) => cmp(a, b)).map(([jurisdiction, ms]) => ({ jurisdiction, milestones: ms })),
-        truncated,
-        coverage: await this.coverageFor(c, q.jurisdictions),
-      };
+      const freshness = await this.freshness(r, c.t.model);
+      return this.timelineAnswer(c, milestones, limit, freshness, await this.coverageFor(c, q.jurisdictions));
     });
   }
 
-  private async milestones(
+  private timelineAnswer(c: Ctx, milestones: readonly { jurisdiction: string | null; milestone: Milestone }[], limit: number, freshness: Freshness, coverage: Record<string, number>): TimelineResult {
+    const truncated = milestones.length > limit;
+    const page = milestones.slice(0, limit);
+    const lanes = new Map<string, Milestone[]>();
+    for (const m of page) {
+      const j = m.jurisdiction ?? 'unknown';
+      const lane = lanes.get(j);
+      if (lane) lane.push(m.milestone);
+      else lanes.set(j, [m.milestone]);
+    }
+    return {
+      asOf: c.asOf,
+      knownAt: c.knownAt,
+      freshness,
+      lanes: [...lanes.entries()].sort(([a], [b]) => cmp(a, b)).map(([jurisdiction, ms]) => ({ jurisdiction, milestones: ms })),
+      truncated,
+      coverage,
+    };
+  }
+
+  private milestonesSql(
     c: Ctx,
     q: { jurisdictions?: readonly string[]; instruments?: readonly string[]; types?: readonly string[]; from?: string; to?: string; limit: number },
-  ): Promise<{ jurisdiction: string | null; milestone: Milestone }[]> {
+  ): { sql: string; where: string; params: unknown[] } {
     const k = this.known(c);
     const where = [k.sql];
     const params: unknown[] = [...k.params];
@@ -441,30 +625,41 @@ export class Queries {
       where.push('vt <= ?');
       params.push(norm(q.to));
     }
-    const rows = await c.r.query<{ event_id: string; instrument_id: string; jurisdiction: string | null; type: string; vt: string; payload: string }>(
-      `SELECT event_id, instrument_id, jurisdiction, type, vt, payload FROM ${c.t.milestones} WHERE ${where.join(' AND ')} ORDER BY vt, position, event_id LIMIT ${q.limit}`,
+    return {
+      sql: `SELECT ${MILESTONE_COLUMNS.join(', ')} FROM ${c.t.milestones} WHERE ${where.join(' AND ')} ORDER BY vt, position, event_id LIMIT ${q.limit}`,
+      where: where.join(' AND '),
       params,
-    );
+    };
+  }
+
+  private async milestones(
+    c: Ctx,
+    q: { jurisdictions?: readonly string[]; instruments?: readonly string[]; types?: readonly string[]; from?: string; to?: string; limit: number },
+  ): Promise<{ jurisdiction: string | null; milestone: Milestone }[]> {
+    const m = this.milestonesSql(c, q);
+    const rows = await c.r.query<MilestoneRow>(m.sql, m.params);
     const titles = await this.titles(c, rows.map((x) => x.instrument_id));
-    return rows.map((row) => {
-      const p = parseJson<{ validTime: string; knownTime: string; provision?: string; summary?: string; citation: Citation | null; details: Record<string, unknown> }>(row.payload);
-      return {
-        jurisdiction: row.jurisdiction,
-        milestone: {
-          eventId: row.event_id,
-          instrumentId: row.instrument_id,
-          instrumentTitle: titles.get(row.instrument_id) ?? null,
-          type: row.type,
-          validTime: p.validTime,
-          knownTime: p.knownTime,
-          ...(p.provision !== undefined ? { provision: p.provision } : {}),
-          ...(p.summary !== undefined ? { summary: p.summary } : {}),
-          future: row.vt > c.asOf,
-          citation: p.citation,
-          details: p.details,
-        },
-      };
-    });
+    return rows.map((row) => this.milestoneOf(c, row, titles));
+  }
+
+  private milestoneOf(c: Ctx, row: MilestoneRow, titles: ReadonlyMap<string, string>): { jurisdiction: string | null; milestone: Milestone } {
+    const p = parseJson<{ validTime: string; knownTime: string; provision?: string; summary?: string; citation: Citation | null; details: Record<string, unknown> }>(row.payload);
+    return {
+      jurisdiction: row.jurisdiction,
+      milestone: {
+        eventId: row.event_id,
+        instrumentId: row.instrument_id,
+        instrumentTitle: titles.get(row.instrument_id) ?? null,
+        type: row.type,
+        validTime: p.validTime,
+        knownTime: p.knownTime,
+        ...(p.provision !== undefined ? { provision: p.provision } : {}),
+        ...(p.summary !== undefined ? { summary: p.summary } : {}),
+        future: row.vt > c.asOf,
+        citation: p.citation,
+        details: p.details,
+      },
+    };
   }
 
   private async titles(c: Ctx, ids: readonly string[]): Promise<Map<string, string>> {
@@ -475,7 +670,7 @@ export class Queries {
         `SELECT instrument_id, payload FROM ${c.t.instruments} WHERE instrument_id IN (${placeholders(chunk.length)}) AND ${k.sql}`,
         [...chunk, ...k.params],
       );
-      for (const row of rows) out.set(row.instrument_id, parseJson<{ titles: { en: string } }>(row.payload).titles.en);
+      for (const [id, title] of titleMap(rows)) out.set(id, title);
     }
     return out;
   }
@@ -638,73 +833,111 @@ export class Queries {
 
   /** Seeks the point of each series in force at asOf as known at knownAt. */
   private async seekPoints(c: Ctx, series: readonly string[]): Promise<Map<string, { payload: string; vt: string; causedBy: string[] }>> {
-    const rows = await this.seekEach<{ series: string; vt: string; payload: string; caused_by: string }>(
-      c.r,
-      series.map((x) => [x]),
-      1,
-      (key) =>
-        `SELECT series, vt, kt, payload, caused_by FROM ${c.t.divPoints} WHERE series = ${key(0)} AND vt <= ?${c.knownAt === null ? '' : ' AND kt <= ?'} ORDER BY vt DESC, kt DESC LIMIT 1`,
-      c.knownAt === null ? [c.asOf] : [c.asOf, c.knownAt],
-    );
-    return new Map(rows.map((x) => [x.series, { payload: x.payload, vt: x.vt, causedBy: parseJson<string[]>(x.caused_by) }]));
+    const rows = await this.seekEach<{ series: string; vt: string; payload: string; caused_by: string }>(c.r, series.map((x) => [x]), 1, (key) => this.pointSeek(c, key), this.pointSeekParams(c));
+    return pointMap(rows);
+  }
+
+  private pointSeek(c: Ctx, key: (i: number) => string): string {
+    return `SELECT series, vt, kt, payload, caused_by FROM ${c.t.divPoints} WHERE series = ${key(0)} AND vt <= ?${c.knownAt === null ? '' : ' AND kt <= ?'} ORDER BY vt DESC, kt DESC LIMIT 1`;
+  }
+
+  private pointSeekParams(c: Ctx): string[] {
+    return c.knownAt === null ? [c.asOf] : [c.asOf, c.knownAt];
+  }
+
+  /** What a divergence request asks, before anything is read. */
+  private divergencePlan(q: Bitemporal & { jurisdictions?: readonly string[]; dimensions?: readonly string[]; variant?: 'all' | 'de_jure'; weights?: WeightScheme }) {
+    const js = [...new Set(q.jurisdictions?.length ? q.jurisdictions : DEFAULT_JURISDICTIONS)].sort();
+    const dims = q.dimensions?.length ? [...new Set(q.dimensions)] : null;
+    const variant = q.variant ?? 'all';
+    const weights = q.weights ?? 'codebook';
+    const ref = this.codebook.referenceRegime;
+    const storedSet = new Set(storedJurisdictions(this.codebook));
+    const stored = variant === 'all' && weights === 'codebook' && (dims === null || dims.length === 1) && js.every((j) => storedSet.has(j));
+    const dim = dims?.[0] ?? AGGREGATE;
+    const pairs: [string, string][] = [];
+    for (let i = 0; i < js.length; i++) for (let j = i + 1; j < js.length; j++) pairs.push([js[i] as string, js[j] as string]);
+    const refPairs = js.filter((j) => j !== ref);
+    const storedGlobal = dim === AGGREGATE && sameSet(js, DEFAULT_JURISDICTIONS);
+    const series = stored ? [...pairs.map(([a, b]) => pairSeries(a, b, dim)), ...refPairs.map((j) => pairSeries(j, ref, dim)), ...(storedGlobal ? [globalSeries(dim)] : [])] : [];
+    return { js, dims, variant, weights, ref, stored, dim, pairs, refPairs, storedGlobal, series };
   }
 
   async divergence(
     q: Bitemporal & { jurisdictions?: readonly string[]; dimensions?: readonly string[]; variant?: 'all' | 'de_jure'; weights?: WeightScheme },
   ): Promise<DivergenceResult> {
+    const plan = this.divergencePlan(q);
+    if (this.combined) {
+      // From change points, the codings count only towards coverage: their keys are enough.
+      const { c, freshness, rows } = await this.readOnce(q, (c) => ({
+        parts: plan.stored
+          ? [
+              this.stancePart(c, plan.js, this.dimensions, ['jurisdiction', 'dimension', 'vt_to']),
+              { ...seekSql(plan.series.map((x) => [x]), 1, (key) => this.pointSeek(c, key), this.pointSeekParams(c)), columns: ['series', 'payload'] },
+            ]
+          : [this.stancePart(c, [...new Set([...plan.js, plan.ref])], this.dimensions, STANCE_COLUMNS)],
+      }));
+      const [stances = [], points = []] = rows;
+      const live = stances.filter((x) => col(x, 'vt_to') > c.asOf);
+      if (plan.stored) {
+        const keys = live.map((x) => ({ jurisdiction: col(x, 'jurisdiction'), dimension: col(x, 'dimension') }));
+        const pts = new Map(points.map((x) => [col(x, 'series'), { payload: col(x, 'payload') }]));
+        return this.divergenceAnswer(c, plan, keys, [], pts, freshness);
+      }
+      const stanceRows = live.map(stanceRowOf);
+      return this.divergenceAnswer(c, plan, stanceRows, stanceRows, new Map(), freshness);
+    }
     return this.db.read(async (r) => {
       const c = await this.ctx(r, q);
-      const js = [...new Set(q.jurisdictions?.length ? q.jurisdictions : DEFAULT_JURISDICTIONS)].sort();
-      const dims = q.dimensions?.length ? [...new Set(q.dimensions)] : null;
-      const variant = q.variant ?? 'all';
-      const weights = q.weights ?? 'codebook';
-      const ref = this.codebook.referenceRegime;
-      const versions = { codebookVersion: this.codebook.version, methodologyVersion: this.codebook.methodologyVersion };
-      const stanceRows = await this.stanceRows(c, [...new Set([...js, ref])], this.dimensions);
-      const coverage = this.coverage(stanceRows, js, dims ?? this.dimensions);
-      const base = { asOf: c.asOf, knownAt: c.knownAt, ...versions, jurisdictions: js, dimension: dims ? dims.join(',') : null, variant, weights, coverage };
+      const stanceRows = await this.stanceRows(c, [...new Set([...plan.js, plan.ref])], this.dimensions);
       const freshness = await this.freshness(r, c.t.model);
-      const storedSet = new Set(storedJurisdictions(this.codebook));
-      const stored = variant === 'all' && weights === 'codebook' && (dims === null || dims.length === 1) && js.every((j) => storedSet.has(j));
-      if (stored) {
-        const dim = dims?.[0] ?? AGGREGATE;
-        const pairs: [string, string][] = [];
-        for (let i = 0; i < js.length; i++) for (let j = i + 1; j < js.length; j++) pairs.push([js[i] as string, js[j] as string]);
-        const refPairs = js.filter((j) => j !== ref);
-        const storedGlobal = dim === AGGREGATE && sameSet(js, DEFAULT_JURISDICTIONS);
-        const keys = [...pairs.map(([a, b]) => pairSeries(a, b, dim)), ...refPairs.map((j) => pairSeries(j, ref, dim)), ...(storedGlobal ? [globalSeries(dim)] : [])];
-        const points = await this.seekPoints(c, keys);
-        const emptyPair = emptyPayload(this.codebook, 'pair', dim);
-        const pairOf = (a: string, b: string) => expandPair(this.codebook, parseJson<PairPayload>(points.get(pairSeries(a, b, dim))?.payload ?? emptyPair), dim);
-        const pairViews: PairView[] = pairs.map(([a, b]) => ({ a, b, ...pairOf(a, b), ...versions }));
-        const global = storedGlobal
-          ? parseJson<GlobalPayload>(points.get(globalSeries(dim))?.payload ?? emptyPayload(this.codebook, 'global', dim))
-          : aggregateOf(pairViews);
-        const reference = refPairs.map((j) => ({ jurisdiction: j, value: pairOf(j, ref).value }));
-        return {
-          ...base,
-          pairs: pairViews,
-          global: { ...global, ...versions },
-          coverage,
-          ...(reference.some((x) => x.value !== null) ? { reference } : {}),
-          source: 'change-points',
-          freshness,
-        };
-      }
-      const profiles = this.profiles(stanceRows, variant);
-      const opts: IndexOptions = { weights, variant, ...(dims ? { dimensions: dims } : {}) };
-      const entries = pairMatrix(this.codebook, profiles, js, opts);
-      const agg = aggregateIndex(entries);
-      const reference = distanceToReference(this.codebook, profiles, js, ref, opts).map((x) => ({ jurisdiction: x.jurisdiction, value: x.index.value }));
+      const points = plan.stored ? await this.seekPoints(c, plan.series) : new Map<string, { payload: string; vt: string; causedBy: string[] }>();
+      return this.divergenceAnswer(c, plan, stanceRows, stanceRows, points, freshness);
+    });
+  }
+
+  /** The answer from what was read: `coded` for coverage, `stanceRows` for the computed path, `points` for the stored one. */
+  private divergenceAnswer(
+    c: Ctx,
+    plan: ReturnType<Queries['divergencePlan']>,
+    coded: readonly CodedKey[],
+    stanceRows: readonly StanceRow[],
+    points: ReadonlyMap<string, { readonly payload: string }>,
+    freshness: Freshness,
+  ): DivergenceResult {
+    const { js, dims, variant, weights, ref, dim } = plan;
+    const versions = { codebookVersion: this.codebook.version, methodologyVersion: this.codebook.methodologyVersion };
+    const coverage = this.coverage(coded, js, dims ?? this.dimensions);
+    const base = { asOf: c.asOf, knownAt: c.knownAt, ...versions, jurisdictions: js, dimension: dims ? dims.join(',') : null, variant, weights, coverage };
+    if (plan.stored) {
+      const emptyPair = emptyPayload(this.codebook, 'pair', dim);
+      const pairOf = (a: string, b: string) => expandPair(this.codebook, parseJson<PairPayload>(points.get(pairSeries(a, b, dim))?.payload ?? emptyPair), dim);
+      const pairViews: PairView[] = plan.pairs.map(([a, b]) => ({ a, b, ...pairOf(a, b), ...versions }));
+      const global = plan.storedGlobal ? parseJson<GlobalPayload>(points.get(globalSeries(dim))?.payload ?? emptyPayload(this.codebook, 'global', dim)) : aggregateOf(pairViews);
+      const reference = plan.refPairs.map((j) => ({ jurisdiction: j, value: pairOf(j, ref).value }));
       return {
         ...base,
-        pairs: entries.map((e) => ({ a: e.a, b: e.b, value: e.index.value, band: e.index.band, coverage: e.index.coverage, ...versions })),
-        global: { value: agg.value, dispersion: agg.dispersion, pairs: agg.pairs, pairsWithoutOverlap: agg.pairsWithoutOverlap, meanCoverage: agg.meanCoverage, ...versions },
+        pairs: pairViews,
+        global: { ...global, ...versions },
+        coverage,
         ...(reference.some((x) => x.value !== null) ? { reference } : {}),
-        source: 'computed',
+        source: 'change-points',
         freshness,
       };
-    });
+    }
+    const profiles = this.profiles(stanceRows, variant);
+    const opts: IndexOptions = { weights, variant, ...(dims ? { dimensions: dims } : {}) };
+    const entries = pairMatrix(this.codebook, profiles, js, opts);
+    const agg = aggregateIndex(entries);
+    const reference = distanceToReference(this.codebook, profiles, js, ref, opts).map((x) => ({ jurisdiction: x.jurisdiction, value: x.index.value }));
+    return {
+      ...base,
+      pairs: entries.map((e) => ({ a: e.a, b: e.b, value: e.index.value, band: e.index.band, coverage: e.index.coverage, ...versions })),
+      global: { value: agg.value, dispersion: agg.dispersion, pairs: agg.pairs, pairsWithoutOverlap: agg.pairsWithoutOverlap, meanCoverage: agg.meanCoverage, ...versions },
+      ...(reference.some((x) => x.value !== null) ? { reference } : {}),
+      source: 'computed',
+      freshness,
+    };
   }
 
   /** A stored series as known at knownAt, between from and to (the point in force at `from` first). */
@@ -855,6 +1088,38 @@ export class Queries {
  */
 function dropLeadingEmpty<P extends { payload: string }>(points: P[], empty: string | null): P[] {
   return empty !== null && points[0]?.payload === empty ? points.slice(1) : points;
+}
+
+/** A model's id from its name in a request (`v2`, or `eu2024` for `x_eu2024`); only ids that are safe in table names. */
+function modelIdOf(model: string): string {
+  const id = MODEL_ID.test(model) ? model : `x_${model}`;
+  if (!MODEL_ID.test(id)) throw new UnknownModelError(model);
+  return id;
+}
+
+/** A model still being built (or whose build failed) does not answer. */
+function checkStatus(model: string, status: string | null | undefined): void {
+  if (status === undefined || status === null || status === 'failed' || status === 'building') throw new UnknownModelError(model);
+}
+
+/**
+ * One index seek per key (PostgreSQL): the keys as arrays, each row of `unnest` joined laterally to
+ * `inner`, whose parameters follow the keys'.
+ */
+function seekSql(keys: readonly (readonly string[])[], width: number, inner: (key: (i: number) => string) => string, params: readonly unknown[]): { sql: string; params: unknown[] } {
+  const cols = Array.from({ length: width }, (_, i) => `k${i}`);
+  return {
+    sql: `SELECT s.* FROM unnest(${cols.map(() => '?::text[]').join(', ')}) AS k(${cols.join(', ')}) CROSS JOIN LATERAL (${inner((i) => `k.k${i}`)}) s`,
+    params: [...cols.map((_, i) => keys.map((k) => k[i])), ...params],
+  };
+}
+
+function pointMap(rows: readonly { series: string; vt: string; payload: string; caused_by: string }[]): Map<string, { payload: string; vt: string; causedBy: string[] }> {
+  return new Map(rows.map((x) => [x.series, { payload: x.payload, vt: x.vt, causedBy: parseJson<string[]>(x.caused_by) }]));
+}
+
+function titleMap(rows: readonly { instrument_id: string; payload: string }[]): Map<string, string> {
+  return new Map(rows.map((row) => [row.instrument_id, parseJson<{ titles: { en: string } }>(row.payload).titles.en]));
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {

@@ -239,6 +239,11 @@ export function setLoggedDdl(model: string): string[] {
   return MODEL_TABLES.map((t) => `ALTER TABLE ${modelPrefix(model)}${t.name} SET LOGGED`);
 }
 
+/** Planner statistics for a model's tables (both dialects). */
+export function analyzeDdl(model: string): string[] {
+  return MODEL_TABLES.map((t) => `ANALYZE ${modelPrefix(model)}${t.name}`);
+}
+
 export function dropModelDdl(model: string): string[] {
   return [...MODEL_TABLES].reverse().map((t) => `DROP TABLE IF EXISTS ${modelPrefix(model)}${t.name}`);
 }

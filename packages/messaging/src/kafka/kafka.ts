@@ -1,5 +1,5 @@
 import type { StoredEvent } from '@regstream/domain';
-import { type Consumer, Kafka, type KafkaConfig, logLevel, type Producer } from 'kafkajs';
+import { type Consumer, type ICustomPartitioner, Kafka, type KafkaConfig, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { type BatchHandler, type EventSource, offsetAfter, type Publisher, type SubscribeOptions } from '../types';
 import { fromKafkaMessage, toKafkaMessage } from './cloudevents';
 
@@ -35,6 +35,39 @@ export async function ensureTopic(kafka: Kafka, topic: string, numPartitions = 6
 }
 
 /**
+ * KafkaJS's default partitioner (murmur2 of the key, as the Java client), remembered per key: it
+ * hashes the key and filters the partition list for every message, and a relay batch repeats the
+ * same few hundred streams. Same partition for the same key and partition count as the default.
+ */
+export const rememberingPartitioner: ICustomPartitioner = () => {
+  const partitioner = Partitioners.DefaultPartitioner();
+  const known = new Map<string, number>();
+  let partitions = -1;
+  return (args) => {
+    const { message, partitionMetadata } = args;
+    const key = message.key;
+    if (typeof key !== 'string' || (message.partition !== undefined && message.partition !== null)) return partitioner(args);
+    if (partitionMetadata.length !== partitions || known.size >= 100_000) {
+      known.clear();
+      partitions = partitionMetadata.length;
+    }
+    let p = known.get(key);
+    if (p === undefined) {
+      p = partitioner(args);
+      known.set(key, p);
+    }
+    return p;
+  };
+};
+
+/**
+ * Messages per produce request. KafkaJS groups a request's messages per partition by copying the
+ * partition's array for each message, which grows with the square of the request: 2,000 messages in
+ * one request cost more CPU per message than two requests of 1,000 (see docs/benchmarks.md).
+ */
+export const MAX_MESSAGES_PER_REQUEST = 1000;
+
+/**
  * Idempotent producer with acks from all in-sync replicas. KafkaJS needs maxInFlightRequests 1 for
  * idempotence; that also keeps each stream's order on retries.
  */
@@ -44,22 +77,35 @@ export class KafkaPublisher implements Publisher {
   constructor(
     private readonly kafka: Kafka,
     private readonly topic: string,
+    private readonly perRequest = MAX_MESSAGES_PER_REQUEST,
   ) {}
 
   private async connected(): Promise<Producer> {
     if (!this.producer) {
-      const p = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      const p = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: rememberingPartitioner });
       await p.connect();
       this.producer = p;
     }
     return this.producer;
   }
 
+  /** Connects now rather than on the first publish (a relay is then ready when it says so). */
+  async connect(): Promise<void> {
+    await this.connected();
+  }
+
+  /**
+   * Resolves once the broker acknowledged every event. In requests of `perRequest` messages, one after
+   * the other: a failure after some were acknowledged means the batch is published again (at least
+   * once, as after any failed publish), first-seen order per stream intact.
+   */
   async publish(events: readonly StoredEvent[]): Promise<void> {
     if (events.length === 0) return;
     const producer = await this.connected();
     try {
-      await producer.send({ topic: this.topic, acks: -1, messages: events.map(toKafkaMessage) });
+      for (let i = 0; i < events.length; i += this.perRequest) {
+        await producer.send({ topic: this.topic, acks: -1, messages: events.slice(i, i + this.perRequest).map(toKafkaMessage) });
+      }
     } catch (e) {
       // A broken connection leaves the producer unusable; start afresh on the next batch.
       this.producer = null;

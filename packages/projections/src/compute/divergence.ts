@@ -3,7 +3,7 @@ import type { Fact } from '../facts';
 import { canonical } from '../json';
 import { cmp, tryNorm } from '../time';
 import { PairwiseMemo } from './pairwise';
-import { type Coding, componentKey, diffRange, indexAt, internGeneration, resetInternsIfLarge, StanceLedger, type Timeline, winnerAt } from './ledger';
+import { type Coding, componentKey, diffRange, type EpochChange, indexAt, internGeneration, resetInternsIfLarge, StanceLedger, type Timeline, winnerAt } from './ledger';
 
 /** The jurisdictions of the stored global index (the API's default set). */
 export const DEFAULT_JURISDICTIONS: readonly string[] = ['CN', 'EU', 'GB', 'JP', 'KR', 'US'];
@@ -231,6 +231,13 @@ export function earliestAffected(facts: readonly Fact[], kMin: string): string |
   return min;
 }
 
+/** An epoch to sweep with the ledger as known after it and its change (see `divergenceSweep`). */
+export interface ResumedEpoch {
+  readonly epoch: string;
+  readonly ledger: StanceLedger;
+  readonly change: EpochChange;
+}
+
 /** Whether a stored series must be recomputed when the stances of `only` change. */
 export function seriesAffected(p: { scope: string; a: string | null; b: string | null }, only: ReadonlySet<string>, set: readonly string[] = DEFAULT_JURISDICTIONS): boolean {
   return p.scope === 'global' ? set.some((j) => only.has(j)) : only.has(p.a ?? '') || only.has(p.b ?? '');
@@ -247,14 +254,34 @@ export function seriesAffected(p: { scope: string; a: string | null; b: string |
 export function divergenceSweep(
   allFacts: readonly Fact[],
   cb: Codebook,
-  opts: { kMin: string; prior?: readonly PriorPoint[]; set?: readonly string[]; only?: ReadonlySet<string> | null },
+  opts: {
+    kMin: string;
+    prior?: readonly PriorPoint[];
+    set?: readonly string[];
+    only?: ReadonlySet<string> | null;
+    /**
+     * A ledger holding exactly the in-scope facts known before kMin (see WarmModel.divBase), consumed by
+     * the sweep: the history before kMin is then not replayed. Its codings must carry the interned ids
+     * of the current generation (the caller checks `internGeneration`).
+     */
+    base?: StanceLedger;
+    /** The facts are already the stored jurisdictions' codings and their amendments (warm callers pass only those known from kMin on). */
+    scoped?: boolean;
+    /**
+     * The epochs to sweep, each with a ledger that already holds it and its change against the state
+     * before it (as `StanceLedger.apply` of every fact of the epoch would have returned it): a live
+     * batch adding to recent epochs does not apply their earlier facts again. `facts` and `base` are
+     * then not used.
+     */
+    resumed?: readonly ResumedEpoch[];
+  },
 ): DivPoint[] {
   const set = [...(opts.set ?? DEFAULT_JURISDICTIONS)].sort();
-  const facts = storedScope(allFacts, new Set([...storedJurisdictions(cb), ...set]));
+  const facts = opts.scoped ? allFacts : storedScope(allFacts, new Set([...storedJurisdictions(cb), ...set]));
   const only = opts.only ?? null;
   const inSet = new Set(set);
   const dims = cb.dimensions.map((d) => d.id);
-  const ledger = new StanceLedger();
+  let ledger = opts.base ?? new StanceLedger();
   const states = new Map<string, SeriesState>();
   const latest = new Map<string, Map<string, { kt: string; payload: string }>>();
   for (const p of opts.prior ?? []) {
@@ -302,23 +329,23 @@ export function divergenceSweep(
   const out: DivPoint[] = [];
   // Profiles per jurisdiction and valid time, dropped when that jurisdiction's stances change.
   const profiles = new Map<string, Map<string, { profile: Profile; ids: Map<string, number>; key: string }>>();
-  resetInternsIfLarge();
+  // With a base ledger the interned ids it holds must stay valid: the caller resets them, not the sweep.
+  if (!opts.base) resetInternsIfLarge();
   const memo = memoFor(cb);
-  const epochs = StanceLedger.epochs(facts);
+  const epochs = opts.resumed ? [] : StanceLedger.epochs(opts.base ? facts.filter((f) => f.kt >= opts.kMin) : facts);
   // What was known before kMin only sets the starting state: one apply of all of it (the ledger's state
   // is a function of the set of facts) instead of rebuilding timelines epoch by epoch.
   const firstSwept = epochs.findIndex((e) => e.epoch >= opts.kMin);
   const before = firstSwept < 0 ? epochs : epochs.slice(0, firstSwept);
   if (before.length > 0) ledger.apply((before[before.length - 1] as { epoch: string }).epoch, before.flatMap((e) => e.facts));
-  for (const { epoch, facts: fs } of firstSwept < 0 ? [] : epochs.slice(firstSwept)) {
-    const change = ledger.apply(epoch, fs);
-    if (change.changed.size === 0) continue;
+  const sweepEpoch = (epoch: string, change: EpochChange): void => {
+    if (change.changed.size === 0) return;
     const dirty = new Map<string, { lo: string; hi: string | null }>();
     for (const [k, before] of change.changed) {
       const r = diffRange(before, ledger.timeline(k));
       if (r) dirty.set(k, r);
     }
-    if (dirty.size === 0) continue;
+    if (dirty.size === 0) return;
     const dirtyJ = new Set([...dirty.keys()].map((k) => k.split('\u0000')[0] as string));
     const tasks = new Map<string, Task>();
     const addTask = (series: string, scope: SeriesScope, a: string | null, b: string | null, dimension: string, components: string[]) => {
@@ -448,6 +475,12 @@ export function divergenceSweep(
         out.push({ series: t.series, vt, kt: epoch, scope: t.scope, a: t.a, b: t.b, dimension: t.dimension, value: payload.value, payload: text, causedBy: [...causes].sort() });
       }
     }
-  }
+  };
+  if (opts.resumed) {
+    for (const r of opts.resumed) {
+      ledger = r.ledger;
+      sweepEpoch(r.epoch, r.change);
+    }
+  } else for (const { epoch, facts: fs } of firstSwept < 0 ? [] : epochs.slice(firstSwept)) sweepEpoch(epoch, ledger.apply(epoch, fs));
   return out;
 }

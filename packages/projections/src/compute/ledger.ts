@@ -194,14 +194,30 @@ export interface EpochChange {
  * state after an epoch is what was known at that time. Shared by the stance matrix and divergence.
  */
 export class StanceLedger {
-  private readonly bases = new Map<string, Fact>();
-  private readonly related = new Map<string, Fact[]>();
-  private readonly retracted = new Set<string>();
-  private readonly effective = new Map<string, Coding>();
+  private bases = new Map<string, Fact>();
+  private related = new Map<string, Fact[]>();
+  private retracted = new Set<string>();
+  private effective = new Map<string, Coding>();
   /** Per component, its effective codings in rule order: kept sorted as codings come and go, never re-sorted. */
-  private readonly members = new Map<string, Coding[]>();
-  readonly timelines = new Map<string, Timeline>();
-  readonly jurisdictions = new Set<string>();
+  private members = new Map<string, Coding[]>();
+  timelines = new Map<string, Timeline>();
+  jurisdictions = new Set<string>();
+
+  /**
+   * An independent copy, to resume sweeps from a state without replaying what led to it. Timelines and
+   * codings are never changed in place, so only the containers are copied (member lists are spliced, so they are too).
+   */
+  clone(): StanceLedger {
+    const c = new StanceLedger();
+    c.bases = new Map(this.bases);
+    c.related = new Map(this.related);
+    c.retracted = new Set(this.retracted);
+    c.effective = new Map(this.effective);
+    c.members = new Map([...this.members].map(([k, v]) => [k, v.slice()]));
+    c.timelines = new Map(this.timelines);
+    c.jurisdictions = new Set(this.jurisdictions);
+    return c;
+  }
 
   /** The facts grouped into epochs, in known-time order. */
   static epochs(facts: readonly Fact[]): { epoch: string; facts: Fact[] }[] {
@@ -216,6 +232,31 @@ export class StanceLedger {
 
   timeline(key: string): Timeline {
     return this.timelines.get(key) ?? EMPTY_TIMELINE;
+  }
+
+  /**
+   * What `before.apply(epoch, facts)` returns, when `after` is `before` with the epoch's facts applied
+   * (in one apply or several) and `touched` holds every coding id those facts touched (codings, targets
+   * of amendments) with `amendedBy` their amendments' ids: lets a sweep of the latest epoch resume
+   * without applying the epoch's earlier facts again.
+   */
+  static changeBetween(before: StanceLedger, after: StanceLedger, epoch: string, touched: Iterable<string>, amendedBy: ReadonlyMap<string, readonly string[]>): EpochChange {
+    const changed = new Map<string, Timeline>();
+    const amendments = new Map<string, string[]>();
+    for (const id of touched) {
+      const b = before.effective.get(id);
+      const a = after.effective.get(id);
+      if (b?.sig === a?.sig) continue;
+      for (const c of [b, a]) {
+        if (!c) continue;
+        const k = componentKey(c.jurisdiction, c.dimension);
+        if (!changed.has(k)) changed.set(k, before.timeline(k));
+        const ids = amendedBy.get(id);
+        if (ids) amendments.set(k, [...(amendments.get(k) ?? []), ...ids]);
+      }
+    }
+    for (const [k, ids] of amendments) amendments.set(k, [...new Set(ids)].sort());
+    return { epoch, changed, amendments };
   }
 
   apply(epoch: string, facts: readonly Fact[]): EpochChange {
