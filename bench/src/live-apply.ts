@@ -1,9 +1,8 @@
 import 'reflect-metadata';
+import { openMigrated, runScript } from './script';
 import { performance } from 'node:perf_hooks';
 import type { StoredEvent } from '@regstream/domain';
-import { createDataSource } from '@regstream/event-store';
-import { projectionMigrations, Projector } from '@regstream/projections';
-import { allMigrations } from '@regstream/runtime';
+import { Projector } from '@regstream/projections';
 import { toEnvelope } from './generator';
 import { Recorder } from './stats';
 import { history } from './workload';
@@ -16,13 +15,8 @@ import { history } from './workload';
  * and namespace), so runs on one database do not collide.
  */
 async function main(): Promise<void> {
-  const url = process.env['DATABASE_URL'];
-  if (!url) throw new Error('DATABASE_URL is required');
   const [n = '5000', size = '100', limit] = process.argv.slice(2);
-  const migrations = [...new Set([...allMigrations('postgres'), ...projectionMigrations('postgres')])];
-  const ds = createDataSource({ kind: 'postgres', url }, { migrations, poolSize: 4 });
-  await ds.initialize();
-  await ds.runMigrations({ transaction: 'each' });
+  const ds = await openMigrated();
   const projector = new Projector(ds, limit === undefined ? {} : { warmLimit: Number(limit) });
   const ns = `live${Date.now().toString(36)}`;
   const versions = new Map<string, number>();
@@ -48,10 +42,4 @@ async function main(): Promise<void> {
   await ds.destroy();
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e instanceof Error ? (e.stack ?? e.message) : e);
-    process.exit(1);
-  },
-);
+runScript(main);

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
-import { createDataSource, PostgresEventStore } from '@regstream/event-store';
-import { projectionMigrations, Projector } from '@regstream/projections';
-import { allMigrations } from '@regstream/runtime';
+import { openMigrated, runScript } from './script';
+import { PostgresEventStore } from '@regstream/event-store';
+import { Projector } from '@regstream/projections';
 
 /**
  * A full rebuild of the read models as a process of its own (so its peak RSS is its own):
@@ -10,12 +10,7 @@ import { allMigrations } from '@regstream/runtime';
  * the process's peak RSS.
  */
 async function main(): Promise<void> {
-  const url = process.env['DATABASE_URL'];
-  if (!url) throw new Error('DATABASE_URL is required');
-  const migrations = [...new Set([...allMigrations('postgres'), ...projectionMigrations('postgres')])];
-  const ds = createDataSource({ kind: 'postgres', url }, { migrations, poolSize: 4 });
-  await ds.initialize();
-  await ds.runMigrations({ transaction: 'each' });
+  const ds = await openMigrated();
   const store = new PostgresEventStore(ds);
   const batchSize = Number(process.env['REBUILD_BATCH_SIZE'] ?? 5000);
   const t0 = process.hrtime.bigint();
@@ -35,10 +30,4 @@ async function main(): Promise<void> {
   await ds.destroy();
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e instanceof Error ? (e.stack ?? e.message) : e);
-    process.exit(1);
-  },
-);
+runScript(main);
