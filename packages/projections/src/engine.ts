@@ -654,22 +654,31 @@ export async function writeDivergence(
     // Only the points the sweep can look at: from the earliest valid time it can change, plus, per
     // series, the point in force just before it (as known before kMin).
     const vtMin = (warm ? earliestAffectedWarm(warm, facts) : earliestAffected(facts, kMin)) ?? NEG_INF;
-    if (only && vtMin > NEG_INF) {
-      // The affected series by name: seeks on the primary key (series, vt, kt) instead of a scan of
-      // every point known before kMin (there is no index on vt alone).
-      const names = affectedSeries(cb, storedSet, js, inSet);
-      for (const part of inList(u.dialect, 'series', names)) {
-        prior.push(...(await u.query<PriorPoint>(`SELECT series, vt, kt, payload FROM ${t.divPoints} WHERE ${part.sql} AND vt >= ? AND kt < ?`, [...part.params, vtMin, kMin])));
-      }
-    } else prior = await u.query<PriorPoint>(`SELECT series, vt, kt, payload FROM ${t.divPoints} WHERE kt < ? AND vt >= ?${filter}`, [kMin, vtMin, ...filterParams]);
-    if (vtMin > NEG_INF) {
+    const anchorSeries = (): string[] => {
       const dims = [AGGREGATE, ...cb.dimensions.map((d) => d.id)];
       const all = warm
         ? storedSet.filter((j) => warm.codingsOf(j).length > 0)
         : [...new Set(facts.map((f) => f.jurisdiction).filter((j): j is string => j !== null))].sort();
       const series = new Set<string>(inSet ? [globalSeries(AGGREGATE)] : []);
       for (const j of js) for (const x of all) if (x !== j) for (const d of dims) series.add(pairSeries(j, x, d));
-      prior.push(...(await anchors(u, t, [...series].sort(), vtMin, kMin)));
+      return [...series].sort();
+    };
+    if (only && vtMin > NEG_INF && u.dialect === 'postgres') {
+      // One statement: the affected series' points from vtMin on, by name (seeks on the primary key
+      // (series, vt, kt); there is no index on vt alone), and per series the point in force before it.
+      prior = await u.query<PriorPoint>(
+        `SELECT series, vt, kt, payload FROM ${t.divPoints} WHERE series = ANY(?::text[]) AND vt >= ? AND kt < ?
+         UNION ALL
+         SELECT p.* FROM unnest(?::text[]) AS k(s) CROSS JOIN LATERAL (SELECT series, vt, kt, payload FROM ${t.divPoints} WHERE series = k.s AND vt < ? AND kt < ? ORDER BY vt DESC, kt DESC LIMIT 1) p`,
+        [affectedSeries(cb, storedSet, js, inSet), vtMin, kMin, anchorSeries(), vtMin, kMin],
+      );
+    } else {
+      if (only && vtMin > NEG_INF) {
+        for (const part of inList(u.dialect, 'series', affectedSeries(cb, storedSet, js, inSet))) {
+          prior.push(...(await u.query<PriorPoint>(`SELECT series, vt, kt, payload FROM ${t.divPoints} WHERE ${part.sql} AND vt >= ? AND kt < ?`, [...part.params, vtMin, kMin])));
+        }
+      } else prior = await u.query<PriorPoint>(`SELECT series, vt, kt, payload FROM ${t.divPoints} WHERE kt < ? AND vt >= ?${filter}`, [kMin, vtMin, ...filterParams]);
+      if (vtMin > NEG_INF) prior.push(...(await anchors(u, t, anchorSeries(), vtMin, kMin)));
     }
   }
   let points: DivPoint[];

@@ -238,7 +238,7 @@ export class Projector {
     const partitions = [...merged.keys()].sort();
     return this.db.unit(async (u) => {
       const model = await this.activeIn(u);
-      for (const p of partitions) await u.lock(`cp:${this.name}:${model}:${p}`);
+      await u.lockAll(partitions.map((p) => `cp:${this.name}:${model}:${p}`));
       const cps = new Map<string, { msg_offset: string; position: string | number | null }>();
       const rows = await u.query<{ partition_id: string; msg_offset: string; position: string | number | null }>(
         `SELECT partition_id, msg_offset, position FROM rm_checkpoints WHERE projector = ? AND version = ? AND partition_id IN (${partitions.map(() => '?').join(', ')})`,

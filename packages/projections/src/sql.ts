@@ -20,6 +20,8 @@ export interface Unit extends Reader {
   insertRows(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[], onConflict?: string): void;
   /** Serialises units that take the same key: a transaction-scoped advisory lock on PostgreSQL; SQLite units are serial anyway. */
   lock(key: string): Promise<void>;
+  /** Several locks in one round trip, taken in a fixed order (so two units never wait on each other in a cycle). */
+  lockAll(keys: readonly string[]): Promise<void>;
   /** `FOR SHARE` / `FOR UPDATE` suffix, empty on SQLite. */
   readonly forShare: string;
   readonly forUpdate: string;
@@ -225,7 +227,9 @@ export class SqlDb {
     }
   }
 
-  private makeUnit(read: Reader['query'], writes: Write[], lock: (key: string) => Promise<void>): Unit {
+  private makeUnit(read: Reader['query'], writes: Write[], lock: (key: string) => Promise<void>, lockAll: (keys: readonly string[]) => Promise<void> = async (keys) => {
+    for (const k of keys) await lock(k);
+  }): Unit {
     const dialect = this.dialect;
     return {
       dialect,
@@ -254,6 +258,7 @@ export class SqlDb {
         }
       },
       lock,
+      lockAll,
       forShare: dialect === 'postgres' ? ' FOR SHARE' : '',
       forUpdate: dialect === 'postgres' ? ' FOR UPDATE' : '',
     };
@@ -267,9 +272,18 @@ export class SqlDb {
       await qr.startTransaction();
       const read = async <R>(sql: string, params: readonly unknown[] = []) => (await qr.query(numberPlaceholders(sql), [...params])) as R[];
       const out = await fn(
-        this.makeUnit(read, writes, async (key) => {
-          await qr.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(key)]);
-        }),
+        this.makeUnit(
+          read,
+          writes,
+          async (key) => {
+            await qr.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(key)]);
+          },
+          async (keys) => {
+            if (keys.length === 0) return;
+            // Sorted by key value: every unit takes them in the same order.
+            await qr.query('SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT unnest($1::bigint[]) AS k ORDER BY 1) x', [keys.map(lockKey)]);
+          },
+        ),
       );
       // The writes go as a few multi-statement queries rather than one round trip each: a live batch
       // has 20-40 of them, and on a loaded machine each round trip costs milliseconds of waiting.
