@@ -10,7 +10,7 @@ import { modelIndexDdl } from './schema';
 import { inList, type Reader, type Unit } from './sql';
 import { chunks, type ModelTables, placeholders, tablesOf } from './tables';
 import { NEG_INF, tryNorm } from './time';
-import { type RecentEpoch, rotateToken, type WarmModel, type WarmModels } from './warm';
+import { MODEL_TOKENS, type RecentEpoch, rotateToken, type WarmModel, type WarmModels } from './warm';
 
 export interface ApplyOptions {
   readonly model: string;
@@ -73,6 +73,28 @@ function jurisdictionMap(registrations: readonly Fact[]): Map<string, string> {
   return new Map([...best].map(([i, f]) => [i, f.jurisdiction as string]));
 }
 
+/**
+ * The facts targeting some events (their corrections and retractions) and the registrations of some
+ * instruments: one statement on PostgreSQL (a live batch pays a round trip per read), two on SQLite.
+ */
+async function amendmentsAndRegistrations(r: Reader, t: ModelTables, targets: readonly string[], instruments: readonly string[]): Promise<{ amendments: Fact[]; registrations: Fact[] }> {
+  if (r.dialect !== 'postgres' || targets.length === 0 || instruments.length === 0) {
+    return {
+      amendments: await selectFacts(r, t, 'target_event_id', targets),
+      registrations: await selectFacts(r, t, 'instrument_id', instruments, ` AND cat = 'registration'`),
+    };
+  }
+  const rows = await r.query<FactRow & { which: string }>(
+    `SELECT 'a' AS which, * FROM ${t.facts} WHERE target_event_id = ANY(?::text[])
+     UNION ALL SELECT 'r' AS which, * FROM ${t.facts} WHERE instrument_id = ANY(?::text[]) AND cat = 'registration'`,
+    [[...new Set(targets)], [...new Set(instruments)]],
+  );
+  const amendments: Fact[] = [];
+  const registrations: Fact[] = [];
+  for (const row of rows) (row.which === 'a' ? amendments : registrations).push(factFromRow(row));
+  return { amendments, registrations };
+}
+
 export async function existingIds(r: Reader, t: ModelTables, ids: readonly string[]): Promise<Set<string>> {
   const out = new Set<string>();
   for (const part of inList(r.dialect, 'event_id', ids)) {
@@ -96,10 +118,23 @@ export async function applyEvents(u: Unit, events: readonly StoredEvent[], opts:
   // earlier apply, across partitions and projector processes; what runs in parallel is fetching,
   // parsing and preparing (see docs/benchmarks.md, live lag).
   await u.lock(`apply:${t.model}`);
-  const warm = opts.warm ? await opts.warm.acquire(u, t) : null;
   const seen = new Set<string>();
   const unique = events.filter((e) => (seen.has(e.id) ? false : (seen.add(e.id), true)));
-  const existing = await existingIds(u, t, unique.map((e) => e.id));
+  let existing: Set<string>;
+  let warm: WarmModel | null = null;
+  if (opts.warm && u.dialect === 'postgres') {
+    // The model's token and the ids already applied in one round trip.
+    const rows = await u.query<{ event_id: string | null; token: string | null }>(
+      `SELECT event_id, NULL AS token FROM ${t.facts} WHERE event_id = ANY(?::text[]) UNION ALL SELECT NULL, token FROM ${MODEL_TOKENS} WHERE model = ?`,
+      [unique.map((e) => e.id), t.model],
+    );
+    existing = new Set(rows.flatMap((r) => (r.event_id === null ? [] : [r.event_id])));
+    const token = rows.find((r) => r.event_id === null)?.token ?? null;
+    warm = await opts.warm.acquire(u, t, { token });
+  } else {
+    warm = opts.warm ? await opts.warm.acquire(u, t) : null;
+    existing = await existingIds(u, t, unique.map((e) => e.id));
+  }
   const { facts, failed } = prepareAll(
     unique.filter((e) => !existing.has(e.id)),
     opts.beforeApply,
@@ -185,8 +220,6 @@ async function recompute(u: Unit, t: ModelTables, facts: readonly Fact[], opts: 
     const tg = targetOf(a);
     if (tg && EVENT_KEYED.has(tg.cat)) eventKeys.set(tg.eventId, tg);
   }
-  const related = groupByTarget(mergeFacts(amendments, await selectFacts(u, t, 'target_event_id', [...eventKeys.keys()])));
-
   const applicInstruments = new Set<string>();
   const stanceJurisdictions = new Set<string>();
   let kMin: string | null = null;
@@ -204,10 +237,9 @@ async function recompute(u: Unit, t: ModelTables, facts: readonly Fact[], opts: 
   const newRegistrations = facts.filter((f) => f.cat === 'registration' && f.instrumentId !== null);
   const instrumentIds = new Set<string>([...applicInstruments, ...newRegistrations.map((f) => f.instrumentId as string)]);
   for (const f of eventKeys.values()) if (f.instrumentId) instrumentIds.add(f.instrumentId);
-  const registrations = mergeFacts(
-    newRegistrations,
-    await selectFacts(u, t, 'instrument_id', [...instrumentIds], ` AND cat = 'registration'`),
-  );
+  const found = await amendmentsAndRegistrations(u, t, [...eventKeys.keys()], [...instrumentIds]);
+  const related = groupByTarget(mergeFacts(amendments, found.amendments));
+  const registrations = mergeFacts(newRegistrations, found.registrations);
   const jurisdictionOf = jurisdictionMap(registrations);
 
   writeEventKeys(u, t, [...eventKeys.values()], related, jurisdictionOf);

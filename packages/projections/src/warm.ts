@@ -208,9 +208,10 @@ export class WarmModels {
    * The model's warm state, valid for the caller's transaction, which must hold the model's apply lock:
    * reloaded when its token is not the stored one. Null when the model is over the limit.
    */
-  async acquire(r: Reader, t: ModelTables): Promise<WarmModel | null> {
+  async acquire(r: Reader, t: ModelTables, read?: { readonly token: string | null }): Promise<WarmModel | null> {
     if (this.limit <= 0) return null;
-    const [row] = await r.query<{ token: string }>(`SELECT token FROM ${MODEL_TOKENS} WHERE model = ?`, [t.model]);
+    // The caller may have read the token already (with other things, in one statement after the lock).
+    const row = read ? (read.token === null ? undefined : { token: read.token }) : (await r.query<{ token: string }>(`SELECT token FROM ${MODEL_TOKENS} WHERE model = ?`, [t.model]))[0];
     const current = this.models.get(t.model);
     // A model never written since its tables were made by the migration has no token row: ''.
     if (current && current.token !== null && current.token === (row?.token ?? '')) {
