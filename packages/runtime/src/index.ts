@@ -1,3 +1,4 @@
 export * from './infrastructure';
 export * from './migrations';
 export * from './module';
+export * from './serve';
