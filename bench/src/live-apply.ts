@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < events.length; i += per) {
     const batch = events.slice(i, i + per);
     const s = performance.now();
-    await projector.applyBatch(`live-${ns}`, batch, batch.map((_, k) => String(i + k)));
+    await projector.applyBatches([{ partition: `live-${ns}`, events: batch, offsets: batch.map((_, k) => String(i + k)) }]);
     rec.record(performance.now() - s);
   }
   const seconds = (performance.now() - t0) / 1000;

@@ -80,6 +80,7 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
   private source: EventSource | null = null;
   private readonly pending: Pending[] = [];
   private draining = false;
+  private drainScheduled = false;
   private readonly listeners = new Set<BatchListener>();
   private rebuilding: { options: RebuildOptions; progress: RebuildProgress | null; result: RebuildResult | null; error: string | null } | null = null;
   private rebuildRun: { abort: AbortController; done: Promise<void> } | null = null;
@@ -106,6 +107,20 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
   handle(batch: SourceBatch): Promise<BatchOutcome> {
     return new Promise<BatchOutcome>((resolve, reject) => {
       this.pending.push({ batch, queued: performance.now(), resolve, reject });
+      this.scheduleDrain();
+    });
+  }
+
+  /**
+   * Starts draining after the current turn of the event loop, not at the first batch: a Kafka fetch
+   * hands every partition's batch over in one turn, and they are then applied in one transaction
+   * instead of the first alone and the rest after it (two transactions, two commits, per fetch).
+   */
+  private scheduleDrain(): void {
+    if (this.draining || this.drainScheduled) return;
+    this.drainScheduled = true;
+    setImmediate(() => {
+      this.drainScheduled = false;
       void this.drain();
     });
   }

@@ -74,6 +74,22 @@ describe('ProjectorModule (embedded: in-process bus, SQLite)', () => {
     expect((await service.projector.checksum()).digest).toBe(before);
   });
 
+  it('applies the batches handed over in one turn (one Kafka fetch) in one transaction', async () => {
+    const service = app.get(ProjectorService);
+    const { transactions, batches } = service.stats;
+    const parts = ['fetch-a', 'fetch-b', 'fetch-c'];
+    const outcomes = await Promise.all(
+      parts.map((partition, k) => {
+        const events = stored.slice(k * 10, k * 10 + 10);
+        return service.handle({ partition, events, offsets: events.map((_, i) => String(i)) });
+      }),
+    );
+    expect(outcomes.map((o) => o.partition)).toEqual(parts);
+    expect(outcomes.map((o) => o.duplicates)).toEqual([10, 10, 10]);
+    expect(service.stats.batches - batches).toBe(3);
+    expect(service.stats.transactions - transactions).toBe(1);
+  });
+
   it('shows the models, checkpoints and freshness to operators, and only to them', async () => {
     await request(app.getHttpServer()).get('/v1/admin/projections').set('Authorization', `Bearer ${reader}`).expect(403);
     const res = await request(app.getHttpServer()).get('/v1/admin/projections').set('Authorization', `Bearer ${admin}`).expect(200);

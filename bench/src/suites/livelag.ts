@@ -152,7 +152,7 @@ export async function liveLag(ctx: BenchContext, db: BenchDatabase, size: number
           if (ack !== undefined) lagFromAck.record(Math.max(0, now - ack));
         }
       }
-      await sleep(20);
+      await sleep(5);
     }
     return seen.size;
   })();

@@ -20,7 +20,10 @@ export interface SubscribeOptions {
   readonly groupId: string;
   /**
    * The consumer's own checkpoint for a partition (stored with its read model). Messages at or before
-   * it are skipped, which makes redelivery after a crash harmless.
+   * it are skipped, which makes redelivery after a crash harmless. A source may read it only once per
+   * partition and assignment and then go by the offsets the handler accepted, so the handler must skip
+   * what its own checkpoint says as well (the projector's and the alert matcher's do, in their
+   * transaction): a source errs only towards handing over too much.
    */
   readonly checkpoint?: (partition: string) => Promise<string | null>;
   readonly fromBeginning?: boolean;

@@ -77,22 +77,63 @@ function jurisdictionMap(registrations: readonly Fact[]): Map<string, string> {
  * The facts targeting some events (their corrections and retractions) and the registrations of some
  * instruments: one statement on PostgreSQL (a live batch pays a round trip per read), two on SQLite.
  */
-async function amendmentsAndRegistrations(r: Reader, t: ModelTables, targets: readonly string[], instruments: readonly string[]): Promise<{ amendments: Fact[]; registrations: Fact[] }> {
-  if (r.dialect !== 'postgres' || targets.length === 0 || instruments.length === 0) {
+interface RelatedFacts {
+  readonly amendments: Fact[];
+  readonly registrations: Fact[];
+  /** The stored applicability facts of the instruments asked for, and the amendments of them and of `applicability.batchBases`. */
+  readonly applicability: { readonly bases: Fact[]; readonly related: Fact[] } | null;
+}
+
+/**
+ * What a live batch reads about the keys it touches, in one statement on PostgreSQL: the amendments
+ * of its event-keyed facts, the registrations of its instruments and, when it touches applicability,
+ * those instruments' applicability facts and their amendments.
+ */
+async function relatedFacts(
+  r: Reader,
+  t: ModelTables,
+  targets: readonly string[],
+  instruments: readonly string[],
+  applicability: { readonly instruments: readonly string[]; readonly batchBases: readonly string[] } | null,
+): Promise<RelatedFacts> {
+  if (r.dialect !== 'postgres') {
     return {
       amendments: await selectFacts(r, t, 'target_event_id', targets),
       registrations: await selectFacts(r, t, 'instrument_id', instruments, ` AND cat = 'registration'`),
+      applicability: null,
     };
   }
-  const rows = await r.query<FactRow & { which: string }>(
-    `SELECT 'a' AS which, * FROM ${t.facts} WHERE target_event_id = ANY(?::text[])
-     UNION ALL SELECT 'r' AS which, * FROM ${t.facts} WHERE instrument_id = ANY(?::text[]) AND cat = 'registration'`,
-    [[...new Set(targets)], [...new Set(instruments)]],
-  );
-  const amendments: Fact[] = [];
-  const registrations: Fact[] = [];
-  for (const row of rows) (row.which === 'a' ? amendments : registrations).push(factFromRow(row));
-  return { amendments, registrations };
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  if (targets.length > 0) {
+    parts.push(`SELECT 'a' AS which, * FROM ${t.facts} WHERE target_event_id = ANY(?::text[])`);
+    params.push([...new Set(targets)]);
+  }
+  if (instruments.length > 0) {
+    parts.push(`SELECT 'r' AS which, * FROM ${t.facts} WHERE instrument_id = ANY(?::text[]) AND cat = 'registration'`);
+    params.push([...new Set(instruments)]);
+  }
+  if (applicability && applicability.instruments.length > 0) {
+    const bases = `SELECT event_id FROM ${t.facts} WHERE instrument_id = ANY(?::text[]) AND cat = 'applicability'`;
+    parts.push(`SELECT 'b' AS which, * FROM ${t.facts} WHERE instrument_id = ANY(?::text[]) AND cat = 'applicability'`);
+    // Two parts, not one with OR: PostgreSQL does not use the target index for an OR of the two.
+    parts.push(`SELECT 'c' AS which, * FROM ${t.facts} WHERE target_event_id IN (${bases})`);
+    parts.push(`SELECT 'c' AS which, * FROM ${t.facts} WHERE target_event_id = ANY(?::text[])`);
+    const ins = [...new Set(applicability.instruments)];
+    params.push(ins, ins, [...new Set(applicability.batchBases)]);
+  }
+  const out: RelatedFacts = { amendments: [], registrations: [], applicability: applicability ? { bases: [], related: [] } : null };
+  if (parts.length === 0) return out;
+  const rows = await r.query<FactRow & { which: string }>(parts.join('\n UNION ALL '), params);
+  for (const row of rows) {
+    const f = factFromRow(row);
+    if (row.which === 'a') out.amendments.push(f);
+    else if (row.which === 'r') out.registrations.push(f);
+    else if (row.which === 'b') out.applicability?.bases.push(f);
+    else out.applicability?.related.push(f);
+  }
+  if (out.applicability) out.applicability.related.splice(0, Infinity, ...mergeFacts(out.applicability.related));
+  return out;
 }
 
 export async function existingIds(r: Reader, t: ModelTables, ids: readonly string[]): Promise<Set<string>> {
@@ -117,21 +158,26 @@ export async function applyEvents(u: Unit, events: readonly StoredEvent[], opts:
   // with an incomplete key. Held until commit, this lock makes every reader see the facts of every
   // earlier apply, across partitions and projector processes; what runs in parallel is fetching,
   // parsing and preparing (see docs/benchmarks.md, live lag).
-  await u.lock(`apply:${t.model}`);
+  const applyLock = `apply:${t.model}`;
   const seen = new Set<string>();
   const unique = events.filter((e) => (seen.has(e.id) ? false : (seen.add(e.id), true)));
   let existing: Set<string>;
   let warm: WarmModel | null = null;
   if (opts.warm && u.dialect === 'postgres') {
-    // The model's token and the ids already applied in one round trip.
-    const rows = await u.query<{ event_id: string | null; token: string | null }>(
-      `SELECT event_id, NULL AS token FROM ${t.facts} WHERE event_id = ANY(?::text[]) UNION ALL SELECT NULL, token FROM ${MODEL_TOKENS} WHERE model = ?`,
-      [unique.map((e) => e.id), t.model],
-    );
+    // The lock, the model's token and the ids already applied in one round trip.
+    const [, found] = await u.queryMany([
+      { locks: [applyLock] },
+      {
+        sql: `SELECT event_id, NULL AS token FROM ${t.facts} WHERE event_id = ANY(?::text[]) UNION ALL SELECT NULL, token FROM ${MODEL_TOKENS} WHERE model = ?`,
+        params: [unique.map((e) => e.id), t.model],
+      },
+    ]);
+    const rows = (found ?? []) as { event_id: string | null; token: string | null }[];
     existing = new Set(rows.flatMap((r) => (r.event_id === null ? [] : [r.event_id])));
     const token = rows.find((r) => r.event_id === null)?.token ?? null;
     warm = await opts.warm.acquire(u, t, { token });
   } else {
+    await u.lock(applyLock);
     warm = opts.warm ? await opts.warm.acquire(u, t) : null;
     existing = await existingIds(u, t, unique.map((e) => e.id));
   }
@@ -237,7 +283,8 @@ async function recompute(u: Unit, t: ModelTables, facts: readonly Fact[], opts: 
   const newRegistrations = facts.filter((f) => f.cat === 'registration' && f.instrumentId !== null);
   const instrumentIds = new Set<string>([...applicInstruments, ...newRegistrations.map((f) => f.instrumentId as string)]);
   for (const f of eventKeys.values()) if (f.instrumentId) instrumentIds.add(f.instrumentId);
-  const found = await amendmentsAndRegistrations(u, t, [...eventKeys.keys()], [...instrumentIds]);
+  const batchBases = facts.filter((f) => f.cat === 'applicability' && f.instrumentId !== null && applicInstruments.has(f.instrumentId)).map((f) => f.eventId);
+  const found = await relatedFacts(u, t, [...eventKeys.keys()], [...instrumentIds], applicInstruments.size > 0 ? { instruments: [...applicInstruments], batchBases } : null);
   const related = groupByTarget(mergeFacts(amendments, found.amendments));
   const registrations = mergeFacts(newRegistrations, found.registrations);
   const jurisdictionOf = jurisdictionMap(registrations);
@@ -245,13 +292,12 @@ async function recompute(u: Unit, t: ModelTables, facts: readonly Fact[], opts: 
   writeEventKeys(u, t, [...eventKeys.values()], related, jurisdictionOf);
   setJurisdictions(u, t, [...new Set(newRegistrations.map((f) => f.instrumentId as string))].sort().map((i) => [i, jurisdictionOf.get(i) ?? null]));
 
-  if (applicInstruments.size > 0) await writeApplicability(u, t, [...applicInstruments], facts, jurisdictionOf);
+  if (applicInstruments.size > 0) await writeApplicability(u, t, [...applicInstruments], facts, jurisdictionOf, found.applicability ?? undefined);
   if (stanceJurisdictions.size > 0) {
     if (warm && kMin !== null) writeStancesWarm(u, t, [...stanceJurisdictions], facts, warm, kMin);
     else await writeStances(u, t, [...stanceJurisdictions], facts);
   }
   if (kMin !== null) {
-    await u.lock(`div:${t.model}`);
     await writeDivergence(u, t, opts.codebook, kMin, facts, stanceJurisdictions, warm);
   }
   return kMin;
@@ -291,16 +337,24 @@ function deleteIn(u: Unit, table: string, column: string, values: readonly strin
 }
 
 /** Recomputes the applicability rows of some instruments from all their facts. */
-export async function writeApplicability(u: Unit, t: ModelTables, instruments: readonly string[], batch: readonly Fact[], jurisdictionOf?: Map<string, string>): Promise<void> {
+export async function writeApplicability(
+  u: Unit,
+  t: ModelTables,
+  instruments: readonly string[],
+  batch: readonly Fact[],
+  jurisdictionOf?: Map<string, string>,
+  /** The stored facts, when the caller read them already (`relatedFacts`). */
+  stored?: { readonly bases: readonly Fact[]; readonly related: readonly Fact[] },
+): Promise<void> {
   const set = new Set(instruments);
   const bases = mergeFacts(
     batch.filter((f) => f.cat === 'applicability' && f.instrumentId !== null && set.has(f.instrumentId)),
-    await selectFacts(u, t, 'instrument_id', instruments, ` AND cat = 'applicability'`),
+    stored ? stored.bases : await selectFacts(u, t, 'instrument_id', instruments, ` AND cat = 'applicability'`),
   );
   const ids = new Set(bases.map((b) => b.eventId));
   const related = mergeFacts(
     batch.filter((f) => isAmendment(f) && f.targetEventId !== null && ids.has(f.targetEventId)),
-    await selectFacts(u, t, 'target_event_id', [...ids]),
+    stored ? stored.related.filter((f) => f.targetEventId !== null && ids.has(f.targetEventId)) : await selectFacts(u, t, 'target_event_id', [...ids]),
   );
   const juris = jurisdictionOf ?? jurisdictionMap(await selectFacts(u, t, 'instrument_id', instruments, ` AND cat = 'registration'`));
   const byInstrument = new Map<string, Fact[]>();
@@ -681,8 +735,15 @@ export async function writeDivergence(
   const inSet = only ? DEFAULT_JURISDICTIONS.some((j) => only.has(j)) : true;
   const filter = only ? ` AND (${inSet ? "scope = 'global' OR " : ''}a IN (${ph}) OR b IN (${ph}))` : '';
   const filterParams = only ? [...js, ...js] : [];
+  // Serialises the read-compute-write of the points with every other writer of them (a rebuild's
+  // finalize, another live batch).
+  const divLock = `div:${t.model}`;
+  type StoredPoint = { series: string; vt: string; kt: string; payload: string; caused_by: string };
+  const storedRead = { sql: `SELECT series, vt, kt, payload, caused_by FROM ${t.divPoints} WHERE kt >= ?${filter}`, params: [kMin, ...filterParams] };
+  let stored: StoredPoint[] | null = null;
   let prior: PriorPoint[] = [];
-  if (kMin > NEG_INF) {
+  if (kMin <= NEG_INF) await u.lock(divLock);
+  else {
     // Only the points the sweep can look at: from the earliest valid time it can change, plus, per
     // series, the point in force just before it (as known before kMin).
     const vtMin = (warm ? earliestAffectedWarm(warm, facts) : earliestAffected(facts, kMin)) ?? NEG_INF;
@@ -696,15 +757,23 @@ export async function writeDivergence(
       return [...series].sort();
     };
     if (only && vtMin > NEG_INF && u.dialect === 'postgres') {
-      // One statement: the affected series' points from vtMin on, by name (seeks on the primary key
-      // (series, vt, kt); there is no index on vt alone), and per series the point in force before it.
-      prior = await u.query<PriorPoint>(
-        `SELECT series, vt, kt, payload FROM ${t.divPoints} WHERE series = ANY(?::text[]) AND vt >= ? AND kt < ?
+      // One round trip: the lock; the affected series' points from vtMin on, by name (seeks on the
+      // primary key (series, vt, kt); there is no index on vt alone), and per series the point in force
+      // before it; the points known from kMin on, which the result is compared with.
+      const [, p, s] = await u.queryMany([
+        { locks: [divLock] },
+        {
+          sql: `SELECT series, vt, kt, payload FROM ${t.divPoints} WHERE series = ANY(?::text[]) AND vt >= ? AND kt < ?
          UNION ALL
          SELECT p.* FROM unnest(?::text[]) AS k(s) CROSS JOIN LATERAL (SELECT series, vt, kt, payload FROM ${t.divPoints} WHERE series = k.s AND vt < ? AND kt < ? ORDER BY vt DESC, kt DESC LIMIT 1) p`,
-        [affectedSeries(cb, storedSet, js, inSet), vtMin, kMin, anchorSeries(), vtMin, kMin],
-      );
+          params: [affectedSeries(cb, storedSet, js, inSet), vtMin, kMin, anchorSeries(), vtMin, kMin],
+        },
+        storedRead,
+      ]);
+      prior = (p ?? []) as unknown as PriorPoint[];
+      stored = (s ?? []) as unknown as StoredPoint[];
     } else {
+      await u.lock(divLock);
       if (only && vtMin > NEG_INF) {
         for (const part of inList(u.dialect, 'series', affectedSeries(cb, storedSet, js, inSet))) {
           prior.push(...(await u.query<PriorPoint>(`SELECT series, vt, kt, payload FROM ${t.divPoints} WHERE ${part.sql} AND vt >= ? AND kt < ?`, [...part.params, vtMin, kMin])));
@@ -723,10 +792,7 @@ export async function writeDivergence(
     points = divergenceSweep(facts, cb, { kMin, prior, only, ...(base ? { base, scoped: true } : {}) });
   }
   // Most points known from kMin on come out as they were: write only the difference.
-  const stored = await u.query<{ series: string; vt: string; kt: string; payload: string; caused_by: string }>(
-    `SELECT series, vt, kt, payload, caused_by FROM ${t.divPoints} WHERE kt >= ?${filter}`,
-    [kMin, ...filterParams],
-  );
+  stored ??= await u.query<StoredPoint>(storedRead.sql, storedRead.params);
   const key = (series: string, vt: string, kt: string) => `${series}\u0000${vt}\u0000${kt}`;
   const wanted = new Map(points.map((p) => [key(p.series, p.vt, p.kt), p]));
   const stale: string[][] = [];
@@ -804,7 +870,6 @@ export async function finalizeModel(run: <T>(fn: (u: Unit) => Promise<T>) => Pro
     for (const c of chunks(jurisdictions, 4)) await run((u) => writeStances(u, t, c, []));
   })();
   const divergence = run(async (u) => {
-    await u.lock(`div:${model}`);
     await writeDivergence(u, t, cb, NEG_INF, [], null);
   });
   await Promise.all([perKey, divergence]);

@@ -158,6 +158,8 @@ export class Projector {
   readonly codebook: Codebook;
   /** The live path's stance history, kept between batches (per projector: never shared between databases). */
   private readonly warm: WarmModels;
+  /** The live model the last batch found (see `applyBatches`). */
+  private lastModel = 'v1';
 
   constructor(
     readonly dataSource: DataSource,
@@ -237,13 +239,27 @@ export class Projector {
     // Locks in one order whatever the arrival order: two processes never wait on each other in a cycle.
     const partitions = [...merged.keys()].sort();
     return this.db.unit(async (u) => {
-      const model = await this.activeIn(u);
-      await u.lockAll(partitions.map((p) => `cp:${this.name}:${model}:${p}`));
+      type CpRow = { partition_id: string; msg_offset: string; position: string | number | null };
+      // The live model, the partitions' locks and their checkpoints in one round trip, for the model
+      // the last batch found live; read again, with the right locks, in the rare case it has changed.
+      const start = async (assumed: string): Promise<{ model: string; rows: CpRow[] }> => {
+        const [active, , cps] = await u.queryMany([
+          { sql: `SELECT active_model FROM rm_state WHERE projector = ?${u.forShare}`, params: [this.name] },
+          { locks: partitions.map((p) => `cp:${this.name}:${assumed}:${p}`) },
+          {
+            sql: `SELECT partition_id, msg_offset, position FROM rm_checkpoints WHERE projector = ? AND version = ? AND partition_id IN (${partitions.map(() => '?').join(', ')})`,
+            params: [this.name, assumed, ...partitions],
+          },
+        ]);
+        const found = (active?.[0] as { active_model?: string } | undefined)?.active_model;
+        return { model: found ?? (await this.activeIn(u)), rows: (cps ?? []) as unknown as CpRow[] };
+      };
+      let { model, rows } = await start(this.lastModel);
+      if (model !== this.lastModel) {
+        this.lastModel = model;
+        ({ model, rows } = await start(model));
+      }
       const cps = new Map<string, { msg_offset: string; position: string | number | null }>();
-      const rows = await u.query<{ partition_id: string; msg_offset: string; position: string | number | null }>(
-        `SELECT partition_id, msg_offset, position FROM rm_checkpoints WHERE projector = ? AND version = ? AND partition_id IN (${partitions.map(() => '?').join(', ')})`,
-        [this.name, model, ...partitions],
-      );
       for (const r of rows) cps.set(r.partition_id, r);
       const fresh: StoredEvent[] = [];
       const per = new Map<string, { fresh: StoredEvent[]; offsetOf: Map<string, string>; lastOffset: string | null; skipped: number; total: number }>();

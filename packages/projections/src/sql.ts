@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { DataSource, QueryRunner } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { type ColumnType, columnTypesOf } from './schema';
 
 export type Dialect = 'postgres' | 'sqlite';
@@ -14,7 +14,16 @@ export interface Reader {
  * One unit of work. Reads run at once; writes are buffered and run at the end, in order, in one
  * transaction. Code in a unit therefore never reads its own writes, on either dialect.
  */
+/** A read for `Unit.queryMany`: a statement, or advisory locks taken as `Unit.lockAll` takes them. */
+export type ManyRead = { readonly sql: string; readonly params?: readonly unknown[] } | { readonly locks: readonly string[] };
+
 export interface Unit extends Reader {
+  /**
+   * Several reads in one round trip on PostgreSQL (one multi-statement query), one after another on
+   * SQLite; the rows of each, in order (none for locks). For reads a transaction needs together at its
+   * start: each round trip on a busy machine costs a wake-up of the server and of this process.
+   */
+  queryMany(reads: readonly ManyRead[]): Promise<Record<string, unknown>[][]>;
   write(sql: string, params?: readonly unknown[]): void;
   /** Multi-row INSERT, chunked under the dialect's bound-parameter limit. */
   insertRows(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[], onConflict?: string): void;
@@ -160,6 +169,18 @@ function retryable(e: unknown): boolean {
   return code === '40P01' || code === '40001';
 }
 
+/** The bits of `pg` used by a unit (TypeORM's PostgreSQL driver keeps its pool as `driver.master`). */
+interface PgResult {
+  readonly rows?: Record<string, unknown>[];
+}
+interface PgClient {
+  query(text: string): Promise<PgResult | PgResult[]>;
+  release(destroy?: boolean): void;
+}
+interface PgPool {
+  connect(): Promise<PgClient>;
+}
+
 export class SqlDb {
   readonly dialect: Dialect;
 
@@ -227,13 +248,29 @@ export class SqlDb {
     }
   }
 
-  private makeUnit(read: Reader['query'], writes: Write[], lock: (key: string) => Promise<void>, lockAll: (keys: readonly string[]) => Promise<void> = async (keys) => {
-    for (const k of keys) await lock(k);
-  }): Unit {
+  private makeUnit(
+    read: Reader['query'],
+    writes: Write[],
+    lock: (key: string) => Promise<void>,
+    lockAll: (keys: readonly string[]) => Promise<void> = async (keys) => {
+      for (const k of keys) await lock(k);
+    },
+    many: (reads: readonly ManyRead[]) => Promise<Record<string, unknown>[][]> = async (reads) => {
+      const out: Record<string, unknown>[][] = [];
+      for (const r of reads) {
+        if ('locks' in r) {
+          await lockAll(r.locks);
+          out.push([]);
+        } else out.push(await read(r.sql, r.params ?? []));
+      }
+      return out;
+    },
+  ): Unit {
     const dialect = this.dialect;
     return {
       dialect,
       query: read,
+      queryMany: many,
       write: (sql, params = []) => void writes.push({ sql, params }),
       insertRows: (table, columns, rows, onConflict) => {
         if (rows.length === 0) return;
@@ -264,51 +301,77 @@ export class SqlDb {
     };
   }
 
+  /**
+   * A unit on a connection of TypeORM's pg pool, every statement inlined (`inlineParams`) and sent with
+   * the simple protocol: `START TRANSACTION` goes with the unit's first round trip and `COMMIT` with its
+   * last script, and `queryMany` sends several reads as one query. A live batch went from 12-15 round
+   * trips to 6-8; each costs a wake-up of PostgreSQL and of this process, which on a loaded machine
+   * (the live path runs five processes on two cores) is where the time went (docs/benchmarks.md).
+   */
   private async postgresUnit<T>(fn: (u: Unit) => Promise<T>): Promise<T> {
-    const qr: QueryRunner = this.ds.createQueryRunner();
-    await qr.connect();
+    const pool = (this.ds.driver as unknown as { master?: PgPool }).master;
+    if (!pool) throw new Error('the PostgreSQL data source is not initialised');
+    const client = await pool.connect();
+    let begun = false;
+    let done = false;
+    let broken = false;
+    // One round trip; the transaction begins with the first. The rows of each statement sent.
+    const trip = async (statements: readonly string[]): Promise<Record<string, unknown>[][]> => {
+      const head = begun ? [] : ['START TRANSACTION', SCRIPT_PREAMBLE];
+      begun = true;
+      const sent = [...head, ...statements];
+      const r = await client.query(sent.join(';\n'));
+      const results = Array.isArray(r) ? r : [r];
+      return results.slice(head.length).map((x) => x.rows ?? []);
+    };
     const writes: Write[] = [];
     try {
-      await qr.startTransaction();
-      const read = async <R>(sql: string, params: readonly unknown[] = []) => (await qr.query(numberPlaceholders(sql), [...params])) as R[];
+      const read = async <R>(sql: string, params: readonly unknown[] = []) => ((await trip([inlineParams(sql, params)]))[0] ?? []) as R[];
+      const lockSql = (keys: readonly string[]) =>
+        // Sorted by key value: every unit takes them in the same order.
+        `SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT unnest(${pgLiteral(keys.map(lockKey))}::bigint[]) AS k ORDER BY 1) x`;
       const out = await fn(
         this.makeUnit(
           read,
           writes,
           async (key) => {
-            await qr.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(key)]);
+            await trip([lockSql([key])]);
           },
           async (keys) => {
-            if (keys.length === 0) return;
-            // Sorted by key value: every unit takes them in the same order.
-            await qr.query('SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT unnest($1::bigint[]) AS k ORDER BY 1) x', [keys.map(lockKey)]);
+            if (keys.length > 0) await trip([lockSql(keys)]);
+          },
+          async (reads) => {
+            const sql = reads.map((r) => ('locks' in r ? (r.locks.length > 0 ? lockSql(r.locks) : 'SELECT 1 WHERE false') : inlineParams(r.sql, r.params ?? [])));
+            return sql.length === 0 ? [] : trip(sql);
           },
         ),
       );
-      // The writes go as a few multi-statement queries rather than one round trip each: a live batch
-      // has 20-40 of them, and on a loaded machine each round trip costs milliseconds of waiting.
-      let script: string[] = [];
+      // The writes go as a few multi-statement queries rather than one round trip each (a live batch
+      // has 20-40 of them), the last one with the COMMIT.
+      const scripts: string[][] = [[]];
       let size = 0;
-      const flush = async () => {
-        if (script.length === 0) return;
-        await qr.query([SCRIPT_PREAMBLE, ...script].join(';\n'));
-        script = [];
-        size = 0;
-      };
       for (const w of writes) {
         const stmt = inlineParams(w.sql, w.params);
-        if (size + stmt.length > MAX_SCRIPT) await flush();
-        script.push(stmt);
+        if (size + stmt.length > MAX_SCRIPT && (scripts[scripts.length - 1] as string[]).length > 0) {
+          scripts.push([]);
+          size = 0;
+        }
+        (scripts[scripts.length - 1] as string[]).push(stmt);
         size += stmt.length;
       }
-      await flush();
-      await qr.commitTransaction();
+      if (begun || writes.length > 0) {
+        for (let i = 0; i < scripts.length; i++) {
+          const last = i === scripts.length - 1;
+          await trip([...(scripts[i] as string[]), ...(last ? ['COMMIT'] : [])]);
+        }
+      }
+      done = true;
       return out;
     } catch (e) {
-      if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
+      if (begun && !done) await client.query('ROLLBACK').catch(() => (broken = true));
       throw e;
     } finally {
-      await qr.release();
+      client.release(broken ? true : undefined);
     }
   }
 

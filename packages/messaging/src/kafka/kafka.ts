@@ -155,6 +155,31 @@ export async function whileHeartbeating<T>(beat: () => Promise<void>, everyMs: n
 }
 
 /**
+ * The last offset the handler accepted per partition, since the member last joined its group. It can
+ * stand in for the consumer's stored checkpoint because only this member writes that checkpoint while it
+ * holds the partition, and a checkpoint never moves back. A stale value after a lost partition is
+ * cleared by the rejoin that hands the partition over; the handler's own checkpoint, read in its
+ * transaction, stays the authority in any case (`SubscribeOptions.checkpoint`).
+ */
+export class HandedOffsets {
+  private readonly last = new Map<string, string>();
+
+  /** The offset, or undefined when the stored checkpoint must be read. */
+  get(partition: string): string | undefined {
+    return this.last.get(partition);
+  }
+
+  accepted(partition: string, offset: string): void {
+    const cur = this.last.get(partition);
+    if (cur === undefined || BigInt(offset) > BigInt(cur)) this.last.set(partition, offset);
+  }
+
+  clear(): void {
+    this.last.clear();
+  }
+}
+
+/**
  * A consumer-group subscription with eachBatch. The consumer's own checkpoint (kept in its database
  * transaction) decides what is new; Kafka's committed offset only saves re-reading, so it is
  * committed every few seconds, not per batch. The partitions of the topic are handled concurrently
@@ -197,6 +222,11 @@ export class KafkaEventSource implements EventSource {
     await consumer.subscribe({ topic: this.topic, fromBeginning: opts.fromBeginning ?? true });
     // Checked and moved synchronously, so of the partitions finishing at once only one commits (for all).
     let commitDue = Date.now() + OFFSET_COMMIT_INTERVAL_MS;
+    // The checkpoint is read once per partition after each (re)assignment; after that, the last offset
+    // the handler accepted is it. Without a read to await, the batches of one fetch reach the handler in
+    // the same tick, and a handler that groups them (the projector) writes them in one transaction.
+    const handed = new HandedOffsets();
+    consumer.on(consumer.events.GROUP_JOIN, () => handed.clear());
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -211,9 +241,11 @@ export class KafkaEventSource implements EventSource {
           () => payload.heartbeat(),
           heartbeatInterval,
           async () => {
-            const checkpoint = opts.checkpoint ? await opts.checkpoint(partition) : null;
+            const read = opts.checkpoint;
+            const checkpoint = read ? (handed.get(partition) ?? (await read(partition))) : null;
             const fresh = batch.messages.filter((m) => offsetAfter(m.offset, checkpoint));
             if (fresh.length > 0) await handler({ partition, events: fresh.map(fromKafkaMessage), offsets: fresh.map((m) => m.offset) });
+            handed.accepted(partition, last.offset);
           },
         );
         payload.resolveOffset(last.offset);
