@@ -1,5 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { deadLetterDdl, dropModelDdl, MODEL_LAYOUT, modelDdl, SHARED_TABLES, tableDdl } from './schema';
+import { bitemporalIndexDdl, deadLetterDdl, dropModelDdl, MODEL_LAYOUT, modelDdl, modelPrefix, SHARED_TABLES, tableDdl } from './schema';
 import type { Dialect } from './sql';
 import { MODEL_TOKENS, modelTokensDdl } from './warm';
 
@@ -74,9 +74,46 @@ export class ProjectionsModelTokensSqlite1764400000300 implements MigrationInter
   }
 }
 
+/**
+ * ADR 0010: the first index of milestones and stances carries the known-time columns. Models built
+ * before get it here; a model whose tables are gone (a failed build) is passed over.
+ */
+async function bitemporalIndexes(q: QueryRunner, dialect: Dialect, previous: boolean): Promise<void> {
+  const models = (await q.query(`SELECT model FROM rm_models`)) as { model: string }[];
+  for (const { model } of models) {
+    const table = `${modelPrefix(model)}stances`;
+    const exists =
+      dialect === 'postgres'
+        ? ((await q.query(`SELECT to_regclass($1) AS t`, [table])) as { t: string | null }[])[0]?.t
+        : ((await q.query(`SELECT name AS t FROM sqlite_master WHERE type = 'table' AND name = ?`, [table])) as { t: string }[])[0]?.t;
+    if (!exists) continue;
+    for (const s of bitemporalIndexDdl(model, previous)) await q.query(s);
+  }
+}
+
+export class ProjectionsBitemporalIndexesPostgres1764400000700 implements MigrationInterface {
+  name = 'ProjectionsBitemporalIndexesPostgres1764400000700';
+  up(q: QueryRunner): Promise<void> {
+    return bitemporalIndexes(q, 'postgres', false);
+  }
+  down(q: QueryRunner): Promise<void> {
+    return bitemporalIndexes(q, 'postgres', true);
+  }
+}
+
+export class ProjectionsBitemporalIndexesSqlite1764400000700 implements MigrationInterface {
+  name = 'ProjectionsBitemporalIndexesSqlite1764400000700';
+  up(q: QueryRunner): Promise<void> {
+    return bitemporalIndexes(q, 'sqlite', false);
+  }
+  down(q: QueryRunner): Promise<void> {
+    return bitemporalIndexes(q, 'sqlite', true);
+  }
+}
+
 /** The read-model migrations for a dialect, to append to the ordered migration list. */
 export function projectionMigrations(kind: 'postgres' | 'sqlite'): (new () => unknown)[] {
   return kind === 'postgres'
-    ? [ProjectionsInitPostgres1764400000200, ProjectionsModelTokensPostgres1764400000300]
-    : [ProjectionsInitSqlite1764400000200, ProjectionsModelTokensSqlite1764400000300];
+    ? [ProjectionsInitPostgres1764400000200, ProjectionsModelTokensPostgres1764400000300, ProjectionsBitemporalIndexesPostgres1764400000700]
+    : [ProjectionsInitSqlite1764400000200, ProjectionsModelTokensSqlite1764400000300, ProjectionsBitemporalIndexesSqlite1764400000700];
 }

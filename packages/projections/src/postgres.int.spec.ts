@@ -2,6 +2,7 @@ import { loadCorpus } from '@regstream/corpus';
 import type { StoredEvent } from '@regstream/domain';
 import { START } from '@regstream/event-store';
 import { createTestDatabase, type TestDatabase } from '@regstream/test-helpers';
+import { ProjectionsBitemporalIndexesPostgres1764400000700 } from './migrations';
 import { type Projector } from './projector';
 import { applyAll, appendToStore, generateHistory, interleave, openPostgresModels, openSqliteModels, type TestBatch, type TestModels, toStored } from './testing';
 
@@ -178,5 +179,30 @@ describe('writes sent as one query (inlined literals) read back as bound paramet
     const json = await inTx<{ x: unknown }>(inlineParams(`SELECT (?::jsonb)->0->>1 AS x`, [JSON.stringify([[1, "it's \\ \"q\""]])]));
     expect(json?.x).toBe('it\'s \\ "q"');
     expect(() => inlineParams('SELECT ?, ?', [1])).toThrow(RangeError);
+  });
+});
+
+describe('migration: known-time columns in the first index of milestones and stances (ADR 0010)', () => {
+  const indexdefs = async () =>
+    (
+      await m.dataSource.query<{ indexname: string; indexdef: string }[]>(
+        `SELECT indexname, indexdef FROM pg_indexes WHERE indexname IN ('rm_v1_milestones_ix0', 'rm_v1_stances_ix0') ORDER BY indexname`,
+      )
+    ).map((x) => `${x.indexname}: ${x.indexdef.replace(/^.* USING btree /, '')}`);
+
+  it('gives a model built before the index it now has, and down gives the old one back', async () => {
+    const migration = new ProjectionsBitemporalIndexesPostgres1764400000700();
+    const qr = m.dataSource.createQueryRunner();
+    try {
+      await migration.down(qr);
+      expect(await indexdefs()).toEqual(['rm_v1_milestones_ix0: (jurisdiction, vt)', 'rm_v1_stances_ix0: (jurisdiction, dimension, vt_from)']);
+      // A model whose tables are gone (a failed build) is passed over.
+      await m.dataSource.query(`INSERT INTO rm_models (model, kind, version, name, status, params, layout, created_at, events) VALUES ('v99', 'version', 99, NULL, 'failed', '{}', 1, 'x', 0)`);
+      await migration.up(qr);
+      expect(await indexdefs()).toEqual(['rm_v1_milestones_ix0: (jurisdiction, vt, kt_from, kt_to)', 'rm_v1_stances_ix0: (jurisdiction, dimension, vt_from, kt_from, kt_to)']);
+    } finally {
+      await m.dataSource.query(`DELETE FROM rm_models WHERE model = 'v99'`);
+      await qr.release();
+    }
   });
 });
