@@ -13,6 +13,9 @@ import { advance, EMPTY_BASIS, type StreamBasis, StreamMemo } from './stream-mem
 
 export const MAX_BATCH = 1000;
 
+type Amendment = Extract<AnyEnvelope, { type: 'RecordCorrected' | 'RecordRetracted' }>;
+const isAmendment = (e: AnyEnvelope): e is Amendment => e.type === 'RecordCorrected' || e.type === 'RecordRetracted';
+
 /** `events[3].data.x`, or just `data.x` for a single event posted on its own (prefix ''). */
 function fieldPath(prefix: string, index: number, path: string): string {
   const at = prefix === '' ? '' : `${prefix}[${index}]`;
@@ -145,6 +148,10 @@ export class EventIngestor {
     const streams = new Set([...d.bases.keys(), ...written.keys()]);
     for (const streamId of streams) {
       const decided = d.bases.get(streamId);
+      if (decided?.partial) {
+        this.memo.delete(streamId);
+        continue;
+      }
       const basis = decided?.basis ?? this.memo.get(streamId);
       if (!basis) continue;
       const mine = (written.get(streamId) ?? []).sort((a, b) => a.version - b.version);
@@ -195,14 +202,34 @@ export class EventIngestor {
         verified = false;
       }
     }
-    // One round trip for every stream the batch must decide on and knows nothing of.
-    const unread = needsHistory.filter(([s]) => !bases.has(s)).map(([s]) => s);
-    const histories = unread.length ? await this.store.readStreams(unread) : new Map<string, StoredEvent[]>();
-    for (const streamId of unread) {
-      const instrument = streamId.startsWith('instrument-');
-      const basis = advance(EMPTY_BASIS, histories.get(streamId) ?? [], instrument);
-      bases.set(streamId, { basis, instrument });
+    // The streams the batch must decide on and knows nothing of. An instrument's rules need its history,
+    // read in one round trip for all. Other streams (stances, with corrections) need only to know
+    // whether some events are in them: their events and targets are looked up by id, in a round trip
+    // beside it, so a correction to a stream of 30,000 codings costs an index lookup, not a read of the
+    // stream (which is also too long to remember).
+    const unread = needsHistory.filter(([s]) => !bases.has(s));
+    const toRead = unread.filter(([s]) => s.startsWith('instrument-')).map(([s]) => s);
+    const toLocate = unread.filter(([s]) => !s.startsWith('instrument-'));
+    const lookups = toLocate.flatMap(([, group]) => group.flatMap((it) => [it.envelope.id, ...(isAmendment(it.envelope) ? [it.envelope.data.targetEventId] : [])]));
+    const keys = toLocate.flatMap(([, group]) => group.flatMap((it) => (it.envelope.idempotencykey === undefined ? [] : [it.envelope.idempotencykey])));
+    const [histories, located] = await Promise.all([
+      toRead.length ? this.store.readStreams(toRead) : Promise.resolve(new Map<string, StoredEvent[]>()),
+      toLocate.length ? this.store.locate(lookups, keys) : Promise.resolve([]),
+    ]);
+    for (const streamId of toRead) {
+      const basis = advance(EMPTY_BASIS, histories.get(streamId) ?? [], true);
+      bases.set(streamId, { basis, instrument: true });
       this.memo.set(streamId, basis);
+    }
+    for (const [streamId] of toLocate) {
+      const mine = located.filter((l) => l.streamId === streamId);
+      const basis: StreamBasis = {
+        version: 0,
+        state: EMPTY_BASIS.state,
+        ids: new Set(mine.map((l) => l.id)),
+        keys: new Set(mine.flatMap((l) => (l.idempotencyKey === null ? [] : [l.idempotencyKey]))),
+      };
+      bases.set(streamId, { basis, instrument: false, partial: true });
     }
     for (const [streamId, group] of byStream) {
       const pinned = group.find((it) => it.expectedVersion !== undefined)?.expectedVersion;
@@ -237,7 +264,9 @@ export class EventIngestor {
           known.add(e.id);
         }
       }
-      requests.push({ streamId, events: group.map((g) => g.envelope), expectedVersion: pinned ?? (fresh.length ? basis.version : 'any') });
+      // A located basis has no version to expect, and needs none: its rule (the target is in this stream)
+      // cannot be undone by a later append, since events are never removed.
+      requests.push({ streamId, events: group.map((g) => g.envelope), expectedVersion: pinned ?? (fresh.length && !decided.partial ? basis.version : 'any') });
     }
     return { requests, issues, verified, bases };
   }
@@ -255,6 +284,8 @@ interface Decision {
 interface Decided {
   readonly basis: StreamBasis;
   readonly instrument: boolean;
+  /** The basis holds only the looked-up events of the stream (`EventStore.locate`), not its history: never remembered. */
+  readonly partial?: boolean;
   fresh?: readonly AnyEnvelope[];
   state?: InstrumentState;
 }

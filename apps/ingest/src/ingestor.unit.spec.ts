@@ -34,9 +34,14 @@ const postponed = (id: string, previousDate: string, newDate: string, extra: Rec
 /** An in-memory store that counts the stream reads the ingestor makes to decide. */
 class CountingStore extends InMemoryEventStore {
   reads = 0;
+  located: string[][] = [];
   override readStreams(ids: readonly string[]) {
     this.reads += 1;
     return super.readStreams(ids);
+  }
+  override locate(ids: readonly string[], keys: readonly string[] = []) {
+    this.located.push([...ids, ...keys]);
+    return super.locate(ids, keys);
   }
 }
 
@@ -139,24 +144,33 @@ describe('EventIngestor on a stance stream', () => {
   });
   const fix = (target: string) => ({ type: 'RecordCorrected', subject: 'stances-kr', validtime: '2026-02-01', data: { targetEventId: target, changes: { value: 3 }, reason: 'miscoded' } });
 
-  it('reads the stream for its first correction only, while codings in between keep what it remembers current', async () => {
+  it('decides a correction by looking up its target and itself, never by reading the stream', async () => {
     const store = new CountingStore();
     const ingest = new EventIngestor(store);
     const ids = ['33333333-3333-4333-8333-333333333331', '33333333-3333-4333-8333-333333333332', '33333333-3333-4333-8333-333333333333'];
-    await ingest.ingestInput([stance(ids[0] as string, 1)]);
-    expect(store.reads).toBe(0);
-    await ingest.ingestInput([fix(ids[0] as string)]);
-    expect(store.reads).toBe(1);
-    await ingest.ingestInput([stance(ids[1] as string, 2)]);
-    await ingest.ingestInput([fix(ids[1] as string)]);
-    expect(store.reads).toBe(1);
-    // Another writer's coding in between: the next correction cannot rely on what was remembered.
+    await ingest.ingestInput([stance(ids[0] as string, 1), stance(ids[1] as string, 2)]);
+    const fixId = '55555555-5555-4555-8555-555555555551';
+    const first = await ingest.ingestInput([{ ...fix(ids[0] as string), id: fixId, idempotencykey: 'fix-1' }]);
+    expect(first.written).toBe(1);
+    expect(store.located).toEqual([[fixId, ids[0], 'fix-1']]);
+    // Another writer's coding in between changes nothing: what is looked up cannot be undone.
     await new EventIngestor(store).ingestInput([stance(ids[2] as string, 2)]);
-    await ingest.ingestInput([fix(ids[2] as string)]);
-    expect(store.reads).toBe(2);
-    const issues = await issuesOf(ingest.ingestInput([fix('44444444-4444-4444-8444-444444444444')], {}, ''));
-    expect(issues).toEqual([expect.objectContaining({ path: 'data.targetEventId' })]);
-    expect(await store.streamVersion('stances-kr')).toBe(6);
+    expect((await ingest.ingestInput([fix(ids[2] as string)])).written).toBe(1);
+    // Sent again (same id, or same event idempotency key with a new id): found in the stream, nothing written.
+    expect((await ingest.ingestInput([{ ...fix(ids[0] as string), id: fixId, idempotencykey: 'fix-1' }])).written).toBe(0);
+    expect((await ingest.ingestInput([{ ...fix(ids[0] as string), idempotencykey: 'fix-1' }])).written).toBe(0);
+    // A target that does not exist, or is in another stream, is refused, naming the field.
+    const elsewhere = '66666666-6666-4666-8666-666666666661';
+    await ingest.ingestInput([{ ...stance(elsewhere, 1), subject: 'stances-jp', data: { ...stance(elsewhere, 1).data, jurisdiction: 'JP' } }]);
+    for (const target of ['44444444-4444-4444-8444-444444444444', elsewhere]) {
+      const issues = await issuesOf(ingest.ingestInput([fix(target)], {}, ''));
+      expect(issues).toEqual([expect.objectContaining({ path: 'data.targetEventId' })]);
+    }
+    // A correction of a coding earlier in the same batch needs no lookup of that coding.
+    const fourth = '33333333-3333-4333-8333-333333333334';
+    expect((await ingest.ingestInput([stance(fourth, 3), fix(fourth)])).written).toBe(2);
+    expect(store.reads).toBe(0);
+    expect(await store.streamVersion('stances-kr')).toBe(7);
   });
 });
 

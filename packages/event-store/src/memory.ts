@@ -9,6 +9,7 @@ import {
   checkExpected,
   type EventStore,
   type ExpectedVersion,
+  type LocatedEvent,
   IdempotencyKeyReusedError,
   mergeRequests,
   type OutboxBatch,
@@ -104,6 +105,18 @@ export class InMemoryEventStore implements EventStore {
     const want = new Set(streamIds);
     const out = new Map<string, StoredEvent[]>(streamIds.map((s) => [s, []]));
     for (const e of this.log) if (want.has(e.subject)) out.get(e.subject)?.push(e);
+    return Promise.resolve(out);
+  }
+
+  locate(ids: readonly string[], idempotencyKeys: readonly string[] = []): Promise<LocatedEvent[]> {
+    const want = new Set(ids);
+    const keys = new Set(idempotencyKeys);
+    const out: LocatedEvent[] = [];
+    for (const e of this.log) {
+      if (want.has(e.id) || (e.idempotencykey !== undefined && keys.has(e.idempotencykey))) {
+        out.push({ id: e.id, streamId: e.subject, streamVersion: e.streamversion, idempotencyKey: e.idempotencykey ?? null });
+      }
+    }
     return Promise.resolve(out);
   }
 

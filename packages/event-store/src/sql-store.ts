@@ -10,6 +10,7 @@ import {
   checkExpected,
   type EventStore,
   type ExpectedVersion,
+  type LocatedEvent,
   IdempotencyKeyReusedError,
   mergeRequests,
   type OutboxBatch,
@@ -194,6 +195,25 @@ export abstract class SqlEventStore implements EventStore {
       for (const r of rows) out.get(r.stream_id)?.push(fromRow(r));
     }
     return out;
+  }
+
+  async locate(ids: readonly string[], idempotencyKeys: readonly string[] = []): Promise<LocatedEvent[]> {
+    const out = new Map<string, LocatedEvent>();
+    const lookups: [string, string[]][] = [
+      ['event_id', [...new Set(ids)]],
+      ['idempotency_key', [...new Set(idempotencyKeys)]],
+    ];
+    for (const [column, values] of lookups) {
+      for (let i = 0; i < values.length; i += 500) {
+        const part = values.slice(i, i + 500);
+        const rows = await this.sql<{ event_id: string; stream_id: string; stream_version: number | string; idempotency_key: string | null }>(
+          `SELECT event_id, stream_id, stream_version, idempotency_key FROM events WHERE ${column} IN (${part.map((_, j) => this.ph(j + 1)).join(', ')})`,
+          part,
+        );
+        for (const r of rows) out.set(r.event_id, { id: r.event_id, streamId: r.stream_id, streamVersion: Number(r.stream_version), idempotencyKey: r.idempotency_key ?? null });
+      }
+    }
+    return [...out.values()];
   }
 
   async streamVersion(streamId: string): Promise<number> {

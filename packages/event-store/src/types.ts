@@ -80,6 +80,14 @@ export interface OutboxBatch {
   claimNext?(limit: number): Promise<OutboxBatch | null>;
 }
 
+/** An event found by `EventStore.locate`. */
+export interface LocatedEvent {
+  readonly id: string;
+  readonly streamId: string;
+  readonly streamVersion: number;
+  readonly idempotencyKey: string | null;
+}
+
 export interface EventStore {
   readonly driver: 'postgres' | 'sqlite' | 'memory';
   append(streamId: string, events: readonly AnyEnvelope[], expectedVersion?: ExpectedVersion, opts?: AppendOptions): Promise<AppendResult>;
@@ -95,6 +103,12 @@ export interface EventStore {
   /** Several whole streams in one round trip (what a batch needs to decide). */
   readStreams(streamIds: readonly string[]): Promise<Map<string, StoredEvent[]>>;
   streamVersion(streamId: string): Promise<number>;
+  /**
+   * Where events are, by event id or by event idempotency key (both unique in the log): an index lookup
+   * whatever the length of their streams. What a decision needs when it asks only whether some events
+   * are in a stream, instead of reading the stream.
+   */
+  locate(ids: readonly string[], idempotencyKeys?: readonly string[]): Promise<LocatedEvent[]>;
   /** Takes up to `limit` unpublished events in position order, holding them until ack or release. */
   claimOutbox(limit: number): Promise<OutboxBatch | null>;
   outboxSize(): Promise<number>;

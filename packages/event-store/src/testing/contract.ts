@@ -177,6 +177,23 @@ export function eventStoreContract(name: string, factory: () => Promise<EventSto
       expect(both.get(s)?.map((x) => x.id)).toEqual(all.map((x) => x.id));
     });
 
+    it('locates events by id and by idempotency key, whatever stream they are in', async () => {
+      const s = stream('loc');
+      const other = stream('loc2');
+      const keyed = testEvent(s, { idempotencykey: `ik-loc-${s}` });
+      const plain = testEvent(s);
+      const elsewhere = testEvent(other);
+      await store.append(s, [keyed, plain]);
+      await store.append(other, [elsewhere]);
+      const found = await store.locate([plain.id, elsewhere.id, 'no-such-event', plain.id], [`ik-loc-${s}`, 'no-such-key']);
+      const byId = new Map(found.map((f) => [f.id, f]));
+      expect([...byId.keys()].sort()).toEqual([keyed.id, plain.id, elsewhere.id].sort());
+      expect(byId.get(keyed.id)).toEqual({ id: keyed.id, streamId: s, streamVersion: 1, idempotencyKey: `ik-loc-${s}` });
+      expect(byId.get(plain.id)).toEqual({ id: plain.id, streamId: s, streamVersion: 2, idempotencyKey: null });
+      expect(byId.get(elsewhere.id)?.streamId).toBe(other);
+      expect(await store.locate([], [])).toEqual([]);
+    });
+
     it('fills the outbox in the same transaction and drains it in position order', async () => {
       const s = stream('h');
       await store.append(s, [testEvent(s), testEvent(s), testEvent(s)]);
