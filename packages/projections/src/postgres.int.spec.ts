@@ -3,6 +3,7 @@ import type { StoredEvent } from '@regstream/domain';
 import { START } from '@regstream/event-store';
 import { createTestDatabase, type TestDatabase } from '@regstream/test-helpers';
 import { ProjectionsBitemporalIndexesPostgres1764400000700 } from './migrations';
+import { SqlDb } from './sql';
 import { type Projector } from './projector';
 import { applyAll, appendToStore, generateHistory, interleave, openPostgresModels, openSqliteModels, type TestBatch, type TestModels, toStored } from './testing';
 
@@ -204,5 +205,21 @@ describe('migration: known-time columns in the first index of milestones and sta
       await m.dataSource.query(`DELETE FROM rm_models WHERE model = 'v99'`);
       await qr.release();
     }
+  });
+});
+
+describe('a unit whose connection is lost between two round trips', () => {
+  it('fails that unit only: the process survives, the connection is discarded, the next unit runs', async () => {
+    const sql = new SqlDb(m.dataSource);
+    const lost = sql.unit(async (u) => {
+      const [row] = await u.query<{ pid: number }>(`SELECT pg_backend_pid() AS pid`);
+      await m.dataSource.query(`SELECT pg_terminate_backend($1)`, [row?.pid]);
+      // The connection's 'error' arrives while no query is in flight (unhandled, it would end the process).
+      await new Promise((r) => setTimeout(r, 200));
+      await u.query(`SELECT 1`);
+    });
+    await expect(lost).rejects.toThrow();
+    const next = await sql.unit(async (u) => (await u.query<{ n: number }>(`SELECT 1 AS n`))[0]?.n);
+    expect(next).toBe(1);
   });
 });

@@ -176,6 +176,8 @@ interface PgResult {
 interface PgClient {
   query(text: string): Promise<PgResult | PgResult[]>;
   release(destroy?: boolean): void;
+  on(event: 'error', listener: (e: Error) => void): unknown;
+  off(event: 'error', listener: (e: Error) => void): unknown;
 }
 interface PgPool {
   connect(): Promise<PgClient>;
@@ -315,6 +317,13 @@ export class SqlDb {
     let begun = false;
     let done = false;
     let broken = false;
+    // A checked-out pg client has no 'error' listener of the pool's: a connection that drops between two
+    // round trips would emit an unhandled 'error' and end the process. The query in flight, if any,
+    // fails on its own; the connection is then discarded, not returned to the pool.
+    const onError = () => {
+      broken = true;
+    };
+    client.on('error', onError);
     // One round trip; the transaction begins with the first. The rows of each statement sent.
     const trip = async (statements: readonly string[]): Promise<Record<string, unknown>[][]> => {
       const head = begun ? [] : ['START TRANSACTION', SCRIPT_PREAMBLE];
@@ -371,6 +380,7 @@ export class SqlDb {
       if (begun && !done) await client.query('ROLLBACK').catch(() => (broken = true));
       throw e;
     } finally {
+      client.off('error', onError);
       client.release(broken ? true : undefined);
     }
   }
