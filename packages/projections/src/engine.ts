@@ -645,6 +645,27 @@ function divBaseBefore(warm: WarmModel, kMin: string, stored: ReadonlySet<string
   return base.ledger.clone();
 }
 
+/**
+ * `earliestAffectedWarm` over the in-scope facts known from kMin on. While batches resume the same
+ * recent epochs with the same kMin (a live day), it is kept on the warm model and moved by each batch's
+ * own facts instead of going over the whole day again: the minimum over a union is the minimum of the
+ * minima, and each fact's part (its coding's valid time and the valid times its amendments move it
+ * to) only grows earlier as amendments arrive, which their own part then covers. A coding that comes
+ * after its amendments, or a fact known before the recent epochs, drops the recent ledgers (see
+ * `WarmModel.add`), and with them this value.
+ */
+function epochVtMin(warm: WarmModel, kMin: string, batchInScope: readonly Fact[], all: () => readonly Fact[], resumed: boolean): string | null {
+  const c = warm.vtMinCache;
+  let vt: string | null;
+  if (resumed && c !== null && c.kMin === kMin && c.recent !== null && c.recent === warm.divRecent) {
+    const add = earliestAffectedWarm(warm, batchInScope);
+    vt = c.vt === null ? add : add === null || c.vt < add ? c.vt : add;
+    warm.stats.vtMinLatest += 1;
+  } else vt = earliestAffectedWarm(warm, all());
+  warm.vtMinCache = resumed ? { kMin, recent: warm.divRecent, vt } : null;
+  return vt;
+}
+
 /** `earliestAffected` over what is known from kMin on (`since`), with the codings and amendments from the warm model. */
 function earliestAffectedWarm(warm: WarmModel, since: readonly Fact[]): string | null {
   let min: string | null = null;
@@ -729,7 +750,13 @@ export async function writeDivergence(
   if (only !== null && only.size === 0) return;
   // Warm: only what is known from kMin on (the sweep resumes from the ledger before it), in scope.
   const storedJ = new Set(storedSet);
-  const facts = warm && kMin > NEG_INF ? warm.knownIn(kMin, null).filter((f) => storedJ.has(warm.jurisdictionOf(f) ?? '')) : await loadStanceFacts(u, t, batch, storedSet);
+  const warmLive = warm !== null && kMin > NEG_INF ? warm : null;
+  const inScope = (w: WarmModel) => (f: Fact) => storedJ.has(w.jurisdictionOf(f) ?? '');
+  // Warm, the facts known from kMin on are needed only where the sweep does not resume (built when asked).
+  let scoped: Fact[] | null = warmLive ? null : await loadStanceFacts(u, t, batch, storedSet);
+  const facts = (): Fact[] => (scoped ??= warmLive ? warmLive.knownIn(kMin, null).filter(inScope(warmLive)) : []);
+  // Pure and in memory; before the reads because the earliest affected valid time below can come from it.
+  const resumed = warmLive ? resumeRecent(warmLive, kMin, batch, storedJ) : null;
   const js = only ? [...only].sort() : [];
   const ph = placeholders(js.length);
   const inSet = only ? DEFAULT_JURISDICTIONS.some((j) => only.has(j)) : true;
@@ -746,12 +773,12 @@ export async function writeDivergence(
   else {
     // Only the points the sweep can look at: from the earliest valid time it can change, plus, per
     // series, the point in force just before it (as known before kMin).
-    const vtMin = (warm ? earliestAffectedWarm(warm, facts) : earliestAffected(facts, kMin)) ?? NEG_INF;
+    const vtMin = (warmLive ? epochVtMin(warmLive, kMin, batch.filter(inScope(warmLive)), facts, resumed !== null) : earliestAffected(facts(), kMin)) ?? NEG_INF;
     const anchorSeries = (): string[] => {
       const dims = [AGGREGATE, ...cb.dimensions.map((d) => d.id)];
       const all = warm
         ? storedSet.filter((j) => warm.codingsOf(j).length > 0)
-        : [...new Set(facts.map((f) => f.jurisdiction).filter((j): j is string => j !== null))].sort();
+        : [...new Set(facts().map((f) => f.jurisdiction).filter((j): j is string => j !== null))].sort();
       const series = new Set<string>(inSet ? [globalSeries(AGGREGATE)] : []);
       for (const j of js) for (const x of all) if (x !== j) for (const d of dims) series.add(pairSeries(j, x, d));
       return [...series].sort();
@@ -783,13 +810,12 @@ export async function writeDivergence(
     }
   }
   let points: DivPoint[];
-  const resumed = warm && kMin > NEG_INF ? resumeRecent(warm, kMin, batch, storedJ) : null;
   if (resumed) {
     // The sweep resumes from ledgers kept per recent epoch: a live batch applies only its own facts.
     points = divergenceSweep([], cb, { kMin, prior, only, scoped: true, resumed });
   } else {
     const base = warm && kMin > NEG_INF ? divBaseBefore(warm, kMin, storedJ) : undefined;
-    points = divergenceSweep(facts, cb, { kMin, prior, only, ...(base ? { base, scoped: true } : {}) });
+    points = divergenceSweep(facts(), cb, { kMin, prior, only, ...(base ? { base, scoped: true } : {}) });
   }
   // Most points known from kMin on come out as they were: write only the difference.
   stored ??= await u.query<StoredPoint>(storedRead.sql, storedRead.params);

@@ -34,6 +34,8 @@ export class WarmModel {
   divBase: { below: string; ledger: StanceLedger; generation: number } | null = null;
   /** One ledger per in-scope epoch from divBase.below on, each holding everything known up to it (see resumeRecent). */
   divRecent: RecentEpoch[] | null = null;
+  /** The earliest valid time the in-scope facts known from `kMin` on can change, while `recent` is `divRecent` (see epochVtMin in engine.ts). */
+  vtMinCache: { kMin: string; recent: RecentEpoch[] | null; vt: string | null } | null = null;
   /** Per jurisdiction, its stance-row sweep after every epoch before `horizon` (see StanceSweep). */
   readonly stanceStates = new Map<string, StanceState>();
   /** Facts by known time, and the distinct known times in order: what a batch resumes over is a seek. */
@@ -47,13 +49,14 @@ export class WarmModel {
   dropDerived(): void {
     this.divBase = null;
     this.divRecent = null;
+    this.vtMinCache = null;
     this.stanceStates.clear();
     this.generation = internGeneration();
   }
 
   constructor(
     readonly model: string,
-    readonly stats: WarmStats = { hits: 0, loads: 0, baseResumed: 0, baseBuilt: 0, baseLatest: 0, stancesLatest: 0, stancesResumed: 0, stancesBuilt: 0 },
+    readonly stats: WarmStats = { hits: 0, loads: 0, baseResumed: 0, baseBuilt: 0, baseLatest: 0, vtMinLatest: 0, stancesLatest: 0, stancesResumed: 0, stancesBuilt: 0 },
   ) {}
 
   get size(): number {
@@ -70,6 +73,7 @@ export class WarmModel {
     if (this.divBase !== null && (f.kt < this.divBase.below || pendingCoding)) {
       this.divBase = null;
       this.divRecent = null;
+      this.vtMinCache = null;
     }
     const j = f.cat === 'stance' ? f.jurisdiction : f.targetEventId !== null ? (this.codings.get(f.targetEventId)?.jurisdiction ?? undefined) : null;
     // A coding brings along the amendments that came before it: a jurisdiction's sweep holds only
@@ -189,6 +193,8 @@ export interface WarmStats {
   baseBuilt: number;
   /** Divergence sweeps resumed from the recent epochs' ledgers, applying only the batch's facts (live batches). */
   baseLatest: number;
+  /** Earliest affected valid times moved by the batch's own facts instead of the whole recent epoch's (epochVtMin). */
+  vtMinLatest: number;
   /** Stance rows per jurisdiction and batch: added to the latest epoch, resumed from an earlier one, built from the beginning. */
   stancesLatest: number;
   stancesResumed: number;
@@ -197,7 +203,7 @@ export interface WarmStats {
 
 export class WarmModels {
   private readonly models = new Map<string, WarmModel>();
-  readonly stats: WarmStats = { hits: 0, loads: 0, baseResumed: 0, baseBuilt: 0, baseLatest: 0, stancesLatest: 0, stancesResumed: 0, stancesBuilt: 0 };
+  readonly stats: WarmStats = { hits: 0, loads: 0, baseResumed: 0, baseBuilt: 0, baseLatest: 0, vtMinLatest: 0, stancesLatest: 0, stancesResumed: 0, stancesBuilt: 0 };
   /** Models found over the limit, with the token written since (rotated by this process). */
   private readonly oversized = new Map<string, string>();
 

@@ -53,7 +53,7 @@ describe('warm models: the live path keeps the stance history in memory and buil
     expect(warm.stats.loads).toBe(1);
     expect(warm.stats.hits).toBeGreaterThan(batches.length / 2);
     expect(warm.stats.stancesLatest + warm.stats.stancesResumed).toBeGreaterThan(0);
-    expect(cold.stats).toEqual({ hits: 0, loads: 0, baseResumed: 0, baseBuilt: 0, baseLatest: 0, stancesLatest: 0, stancesResumed: 0, stancesBuilt: 0 });
+    expect(cold.stats).toEqual({ hits: 0, loads: 0, baseResumed: 0, baseBuilt: 0, baseLatest: 0, vtMinLatest: 0, stancesLatest: 0, stancesResumed: 0, stancesBuilt: 0 });
   }, 120_000);
 
   it('a live day without backfilled events: batches add to the latest epoch, and still agree with a rebuild', async () => {
@@ -66,6 +66,8 @@ describe('warm models: the live path keeps the stance history in memory and buil
     expect(warm.digest).toBe((await build([{ partition: '0', events: plain, offsets: plain.map((_, i) => String(i)) }], 0)).digest);
     expect(warm.stats.baseLatest).toBeGreaterThan(warm.stats.baseResumed + warm.stats.baseBuilt);
     expect(warm.stats.stancesLatest).toBeGreaterThan(warm.stats.stancesBuilt + warm.stats.stancesResumed);
+    // Most batches moved the earliest affected valid time by their own facts, not the whole day's.
+    expect(warm.stats.vtMinLatest).toBeGreaterThan(warm.stats.baseLatest / 2);
   }, 120_000);
 
   it('a live day with corrections known the next day (two recent epochs in every batch) agrees with a rebuild', async () => {
