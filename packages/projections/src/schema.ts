@@ -201,10 +201,10 @@ const SQL_TYPE: Record<Dialect, Record<ColumnType, string>> = {
   sqlite: { text: 'TEXT', int: 'INTEGER', real: 'REAL' },
 };
 
-export function tableDdl(dialect: Dialect, t: TableDef, prefix = '', opts: { indexes?: boolean; unlogged?: boolean } = {}): string[] {
+export function tableDdl(dialect: Dialect, t: TableDef, prefix = '', opts: { indexes?: boolean } = {}): string[] {
   const name = `${prefix}${t.name}`;
   const cols = t.columns.map(([c, type, n]) => `${c} ${SQL_TYPE[dialect][type]}${n ? '' : ' NOT NULL'}`);
-  const out = [`CREATE ${opts.unlogged && dialect === 'postgres' ? 'UNLOGGED ' : ''}TABLE IF NOT EXISTS ${name} (${cols.join(', ')}, PRIMARY KEY (${t.pk.join(', ')}))`];
+  const out = [`CREATE TABLE IF NOT EXISTS ${name} (${cols.join(', ')}, PRIMARY KEY (${t.pk.join(', ')}))`];
   if (opts.indexes ?? true) out.push(...indexDdl(t, prefix));
   return out;
 }
@@ -244,7 +244,7 @@ export function deadLetterDdl(dialect: Dialect): string[] {
 export const modelPrefix = (model: string): string => `rm_${model}_`;
 
 /** A model's tables; a rebuild creates the secondary indexes only after its bulk load (`modelIndexDdl`). */
-export function modelDdl(dialect: Dialect, model: string, opts: { indexes?: boolean; unlogged?: boolean } = {}): string[] {
+export function modelDdl(dialect: Dialect, model: string, opts: { indexes?: boolean } = {}): string[] {
   return MODEL_TABLES.flatMap((t) => tableDdl(dialect, t, modelPrefix(model), opts));
 }
 
@@ -252,10 +252,6 @@ export function modelIndexDdl(model: string): string[] {
   return MODEL_TABLES.flatMap((t) => indexDdl(t, modelPrefix(model)));
 }
 
-/** Makes a model built unlogged crash-safe (PostgreSQL): each table is written to the WAL once, in bulk. */
-export function setLoggedDdl(model: string): string[] {
-  return MODEL_TABLES.map((t) => `ALTER TABLE ${modelPrefix(model)}${t.name} SET LOGGED`);
-}
 
 /** Planner statistics for a model's tables (both dialects). */
 export function analyzeDdl(model: string): string[] {
