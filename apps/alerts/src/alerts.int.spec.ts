@@ -120,7 +120,9 @@ describe('alerts on PostgreSQL and BullMQ', () => {
     await flushOwnDb();
     const after = await t.queue.counts();
     expect(before.waiting + before.delayed + before.active).toBeGreaterThan(0);
-    expect(after.waiting + after.delayed).toBe(0);
+    // What waited is gone. A job in flight at the flush can put itself back as it finishes (a refused
+    // attempt moves it to the delayed set), so at most those come back (it happened once in CI: 1).
+    expect(after.waiting + after.delayed).toBeLessThanOrEqual(before.active);
     receiver.delayMs = 0;
     options.backoffBaseMs = 50;
     // Start-up and the periodic timer call this; here it is called directly.
