@@ -1,6 +1,6 @@
 import { loadConfig } from '@regstream/config';
 import { OUTBOX_CHANNEL, OutboxListener, OutboxRelay } from '@regstream/messaging';
-import { createInfrastructure } from '@regstream/runtime';
+import { createInfrastructure, runProcess } from '@regstream/runtime';
 
 /**
  * The outbox relay as a process of its own (distributed mode). It can be killed at any moment: events
@@ -12,7 +12,7 @@ import { createInfrastructure } from '@regstream/runtime';
  * ingest that does not notify), it polls every 20 ms as before. While appends keep coming, its batches
  * are at least REGSTREAM_RELAY_COALESCE_MS apart, so a busy ingest is not relayed one append at a time.
  */
-async function main(): Promise<void> {
+runProcess(async () => {
   const config = loadConfig();
   const infra = await createInfrastructure(config);
   const relay = new OutboxRelay(infra.store, infra.publisher, {
@@ -36,17 +36,9 @@ async function main(): Promise<void> {
   relay.start();
   await listener?.start();
   console.log(`regstream relay running${listener?.listening ? ` (LISTEN ${OUTBOX_CHANNEL})` : ''}`);
-  const stop = async () => {
+  return async () => {
     await listener?.stop();
     await relay.stop();
     await infra.close();
-    process.exit(0);
   };
-  process.once('SIGTERM', () => void stop());
-  process.once('SIGINT', () => void stop());
-}
-
-main().catch((e: unknown) => {
-  console.error(e instanceof Error ? e.message : e);
-  process.exit(1);
 });

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
-import { ConfigError, loadConfig } from '@regstream/config';
+import { loadConfig } from '@regstream/config';
+import { runProcess } from '@regstream/runtime';
 import { startServer } from './bootstrap';
 
-async function main(): Promise<void> {
+runProcess(async () => {
   const config = loadConfig();
   const s = await startServer(config);
   const lines = [
@@ -14,16 +15,8 @@ async function main(): Promise<void> {
     `  demo key       ${s.demoKey}   (read-only)`,
   ];
   console.log(lines.join('\n'));
-  const stop = async () => {
+  return async () => {
     await s.app.close();
     await s.infra.close();
-    process.exit(0);
   };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
-}
-
-main().catch((e: unknown) => {
-  console.error(e instanceof ConfigError ? e.message : e instanceof Error ? (e.stack ?? e.message) : e);
-  process.exit(1);
 });

@@ -315,46 +315,9 @@ export class Projector {
   }
 
   /** Applies one batch of one partition: read models, dead letters and checkpoint in one transaction. */
-  applyBatch(partition: string, events: readonly StoredEvent[], offsets: readonly string[]): Promise<BatchOutcome> {
-    if (events.length !== offsets.length) throw new RangeError('events and offsets differ in length');
-    return this.db.unit(async (u) => {
-      const model = await this.activeIn(u);
-      await u.lock(`cp:${this.name}:${model}:${partition}`);
-      const [cp] = await u.query<{ msg_offset: string; position: string | number | null }>(
-        `SELECT msg_offset, position FROM rm_checkpoints WHERE projector = ? AND version = ? AND partition_id = ?`,
-        [this.name, model, partition],
-      );
-      const after = cp?.msg_offset ?? null;
-      const fresh: StoredEvent[] = [];
-      const offsetOf = new Map<string, string>();
-      let lastOffset: string | null = null;
-      for (let i = 0; i < events.length; i++) {
-        const e = events[i] as StoredEvent;
-        const o = offsets[i] as string;
-        if (after !== null && BigInt(o) <= BigInt(after)) continue;
-        fresh.push(e);
-        if (!offsetOf.has(e.id)) offsetOf.set(e.id, o);
-        lastOffset = maxBig(lastOffset, o);
-      }
-      if (fresh.length === 0) {
-        return { model, partition, applied: 0, duplicates: 0, skipped: events.length, deadLettered: 0, divergenceFrom: null, appliedEvents: [] };
-      }
-      const result = await applyEvents(u, fresh, { model, codebook: this.codebook, warm: this.warm, ...(this.opts.beforeApply ? { beforeApply: this.opts.beforeApply } : {}) });
-      this.writeDeadLetters(u, model, partition, result, offsetOf);
-      let position = cp?.position === null || cp?.position === undefined ? null : String(cp.position);
-      for (const e of fresh) if (isPosition(e.position)) position = maxBig(position, e.position);
-      this.writeCheckpoint(u, model, partition, lastOffset ?? (after as string), position);
-      return {
-        model,
-        partition,
-        applied: result.applied.length,
-        duplicates: result.duplicates,
-        skipped: events.length - fresh.length,
-        deadLettered: result.failed.length,
-        divergenceFrom: result.divergenceFrom,
-        appliedEvents: result.applied.map((f) => f.event),
-      };
-    });
+  async applyBatch(partition: string, events: readonly StoredEvent[], offsets: readonly string[]): Promise<BatchOutcome> {
+    const [outcome] = await this.applyBatches([{ partition, events, offsets }]);
+    return outcome as BatchOutcome;
   }
 
   private writeCheckpoint(u: Unit, model: string, partition: string, offset: string, position: string | null): void {

@@ -19,7 +19,7 @@ export interface ServeOptions {
  * The apps' `main.ts` differ only in their modules.
  */
 export function serveApp(opts: ServeOptions): void {
-  const main = async (): Promise<void> => {
+  runProcess(async () => {
     const config = loadConfig();
     const infra = await createInfrastructure(config);
     @Module({
@@ -31,16 +31,30 @@ export function serveApp(opts: ServeOptions): void {
     setupHttp(app, { title: `regstream ${opts.name}`, ...(opts.schemas ? { schemas: opts.schemas } : {}) });
     await app.listen(config.PORT, config.HOST);
     console.log(`regstream ${opts.name} (${config.mode} mode) listening on http://${config.HOST}:${config.PORT}`);
-    const stop = async () => {
+    return async () => {
       await app.close();
       await infra.close();
-      process.exit(0);
     };
-    process.once('SIGINT', () => void stop());
-    process.once('SIGTERM', () => void stop());
-  };
-  main().catch((e: unknown) => {
-    console.error(e instanceof ConfigError ? e.message : e instanceof Error ? (e.stack ?? e.message) : e);
-    process.exit(1);
   });
+}
+
+/**
+ * A process's life: `start` brings it up and returns how to stop it, which runs on SIGINT or SIGTERM
+ * before the process exits. A start that fails ends the process with status 1 and one message (a
+ * configuration error's text alone, naming the setting).
+ */
+export function runProcess(start: () => Promise<() => Promise<void>>): void {
+  start()
+    .then((stop) => {
+      const end = async () => {
+        await stop();
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void end());
+      process.once('SIGTERM', () => void end());
+    })
+    .catch((e: unknown) => {
+      console.error(e instanceof ConfigError ? e.message : e instanceof Error ? (e.stack ?? e.message) : e);
+      process.exit(1);
+    });
 }
